@@ -8,8 +8,8 @@ set(UNICORN_SRC ${CMAKE_SOURCE_DIR}/src)
 # ISA-specific kernels: files named *_avx2.cc / *_avx512.cc are compiled for that ISA and
 # only called after run-time detection (core/cpu_features.h). The rest of the build is
 # baseline x86-64 (no -march=native).
-set(UNICORN_AVX2_FLAGS -mavx2 -mfma -mf16c)
-set(UNICORN_AVX512_FLAGS -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq
+set(UNICORN_AVX2_FLAGS -O3 -mavx2 -mfma -mf16c)
+set(UNICORN_AVX512_FLAGS -O3 -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq
     -mavx512vnni -mavx512bf16)
 
 function(unicorn_isa_flags)
@@ -18,6 +18,8 @@ function(unicorn_isa_flags)
       set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "${UNICORN_AVX512_FLAGS}")
     elseif(f MATCHES "_avx2\\.cc$")
       set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "${UNICORN_AVX2_FLAGS}")
+    elseif(f MATCHES "_scalar\\.cc$")
+      set_source_files_properties(${f} PROPERTIES COMPILE_OPTIONS "-O3")
     endif()
   endforeach()
 endfunction()

@@ -1,0 +1,38 @@
+// A backend = a device + its op table. Arguments arrive validated (ops/params.h), so a backend
+// reports only its own failures (allocation, launch, lost device) through Status.
+// registry.h is the only place that lists backends.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "ops/op_kind.h"
+#include "ops/params.h"
+
+namespace unicorn {
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+    virtual std::string name() const = 0;
+    // Whether this backend runs `op` with a weight of type `weight` (F32 for ops without one).
+    virtual bool supports(OpKind op, DType weight) const = 0;
+
+    virtual Status embedding(const Tensor& table, std::span<const int32_t> ids,
+                             const ops::EmbeddingParams& p, const Tensor& out) = 0;
+    virtual Status linear(const Tensor& x, const Tensor& w, const Tensor& y) = 0;
+    virtual Status rms_norm(const Tensor& x, const Tensor& weight, const ops::RmsNormParams& p,
+                            const Tensor& out) = 0;
+    virtual Status rope(const Tensor& x, std::span<const int32_t> positions, const ops::RopeParams& p) = 0;
+    virtual Status attention(const Tensor& q, std::span<const int32_t> q_pos, const Tensor& k,
+                             const Tensor& v, std::span<const int32_t> k_pos,
+                             const ops::AttentionParams& p, const Tensor& out) = 0;
+    virtual Status gelu_tanh_mul(const Tensor& g, const Tensor& u, const Tensor& out) = 0;
+    virtual Status silu_mul(const Tensor& g, const Tensor& u, const Tensor& out) = 0;
+    virtual Status add(const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+    virtual Status softcap(const Tensor& x, float cap, const Tensor& out) = 0;
+};
+
+}  // namespace unicorn

@@ -1,0 +1,79 @@
+// AVX2 kernels for float weights (F32, F16 via F16C vcvtph2ps, BF16 by a 16-bit shift).
+// x stays F32; products and sums are F32 FMAs in 8 lanes per (row, token) pair, reduced
+// horizontally at the end; the k % 8 tail is added in scalar.
+#include "backend/cpu/kernels/qdot_avx2.h"
+#include "backend/cpu/kernels/qdot_kernels.h"
+#include "core/half.h"
+
+namespace unicorn::cpu::qdot {
+namespace {
+
+using namespace avx2;
+
+struct F32 {
+    static __m256 load8(const uint8_t* row, int64_t i) {
+        return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + i);
+    }
+    static float at(const uint8_t* row, int64_t i) { return reinterpret_cast<const float*>(row)[i]; }
+};
+struct F16 {
+    static __m256 load8(const uint8_t* row, int64_t i) {
+        return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i)));
+    }
+    static float at(const uint8_t* row, int64_t i) {
+        return fp16_to_f32(reinterpret_cast<const uint16_t*>(row)[i]);
+    }
+};
+struct BF16 {
+    static __m256 load8(const uint8_t* row, int64_t i) {
+        const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    }
+    static float at(const uint8_t* row, int64_t i) {
+        return bf16_to_f32(reinterpret_cast<const uint16_t*>(row)[i]);
+    }
+};
+
+template <class Ty>
+void tile(const TileArgs& a) {
+    const int64_t k8 = a.k & ~int64_t{7};
+    // 4×2 register block: 8 accumulators + 4 weight vectors + x.
+    for_each_block<4, 2>(a.n_rows, a.n_tok, [&]<int R, int Tt>(int64_t r0, int64_t t0) {
+        const uint8_t* wr[R];
+        for (int r = 0; r < R; ++r) wr[r] = a.w + (r0 + r) * a.w_stride;
+        const float* xr[Tt];
+        for (int t = 0; t < Tt; ++t) xr[t] = reinterpret_cast<const float*>(a.act + (t0 + t) * a.act_stride);
+        __m256 acc[R][Tt];
+        for (int r = 0; r < R; ++r)
+            for (int t = 0; t < Tt; ++t) acc[r][t] = _mm256_setzero_ps();
+        for (int64_t i = 0; i < k8; i += 8) {
+            __m256 w[R];
+            for (int r = 0; r < R; ++r) w[r] = Ty::load8(wr[r], i);
+            for (int t = 0; t < Tt; ++t) {
+                const __m256 x = _mm256_loadu_ps(xr[t] + i);
+                for (int r = 0; r < R; ++r) acc[r][t] = _mm256_fmadd_ps(w[r], x, acc[r][t]);
+            }
+        }
+        for (int r = 0; r < R; ++r)
+            for (int t = 0; t < Tt; ++t) {
+                float s = hsum(acc[r][t]);
+                for (int64_t i = k8; i < a.k; ++i) s += Ty::at(wr[r], i) * xr[t][i];
+                a.y[(t0 + t) * a.y_stride + r0 + r] = s;
+            }
+    });
+}
+
+}  // namespace
+
+Kernel avx2_float_kernel(DType w) {
+    Kernel k;
+    switch (w) {
+        case DType::kF32: k.tile = tile<F32>; break;
+        case DType::kF16: k.tile = tile<F16>; break;
+        case DType::kBF16: k.tile = tile<BF16>; break;
+        default: break;
+    }
+    return k;
+}
+
+}  // namespace unicorn::cpu::qdot

@@ -1,0 +1,26 @@
+// The only file that knows every backend. Devices that fail to initialise are skipped with a
+// logged reason; the CPU backend always exists.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "core/thread_pool.h"
+
+namespace unicorn {
+
+struct DeviceInfo {
+    std::string name;         // "cpu", later "cuda:0", "vulkan:0"
+    std::string description;  // model name, ISA level, cores
+    bool available = false;
+    std::string unavailable_reason;
+};
+
+std::vector<DeviceInfo> list_devices();
+
+// "cpu" (or "auto", which is the CPU until GPU backends exist). Unknown names are an error.
+Result<std::unique_ptr<Backend>> create_backend(const std::string& device, ThreadPool& pool);
+
+}  // namespace unicorn

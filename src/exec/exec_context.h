@@ -1,0 +1,82 @@
+// ExecContext: what model code calls. It runs each op on the backend that the placement
+// assigns (today: one primary backend), falls back to the CPU for ops the device lacks (logged
+// once per op), times ops when profiling, and hands named intermediates to a dump hook.
+//
+// Errors are sticky: the first failing op records its Status, later ops are skipped, and the
+// model returns ctx.status() at the end of forward(). That keeps forward() one op per line.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "backend/backend.h"
+#include "core/status.h"
+#include "core/tensor.h"
+#include "ops/op_kind.h"
+
+namespace unicorn {
+
+struct OpStats {
+    int64_t calls = 0;
+    double seconds = 0;
+    int64_t fallbacks = 0;  // calls that ran on the CPU because the device lacks the op
+};
+
+class ExecContext {
+public:
+    ExecContext(Backend& primary, Backend& cpu);
+
+    // The backend that runs `op` with a weight of type `weight`.
+    Backend& backend_for(OpKind op, DType weight);
+
+    bool failed() const { return !status_.ok(); }
+    const Status& status() const { return status_; }
+    void fail(Status s);
+    void clear_error() { status_ = Status(); }
+
+    void set_profiling(bool on) { profiling_ = on; }
+    bool profiling() const { return profiling_; }
+    const std::array<OpStats, static_cast<size_t>(OpKind::kCount)>& op_stats() const { return stats_; }
+    void reset_stats() { stats_ = {}; }
+
+    // Named intermediates ("layer.3.attn_out"); the hook (a dump tool, a test) sees a view
+    // that is only valid during the call.
+    using DumpHook = std::function<void(const std::string& name, const Tensor& t)>;
+    void set_dump_hook(DumpHook hook) { dump_ = std::move(hook); }
+    bool dumping() const { return static_cast<bool>(dump_); }
+    void name(const std::string& label, const Tensor& t) {
+        if (dump_ && !failed()) dump_(label, t);
+    }
+
+    // Runs fn on the chosen backend, records time and the first error.
+    template <typename F>
+    void run(OpKind op, DType weight, F&& fn) {
+        if (failed()) return;
+        Backend& b = backend_for(op, weight);
+        auto& st = stats_[static_cast<size_t>(op)];
+        st.calls++;
+        if (&b != &primary_) st.fallbacks++;
+        if (!profiling_) {
+            Status s = fn(b);
+            if (!s.ok()) fail(std::move(s));
+            return;
+        }
+        const auto t0 = std::chrono::steady_clock::now();
+        Status s = fn(b);
+        st.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (!s.ok()) fail(std::move(s));
+    }
+
+private:
+    Backend& primary_;
+    Backend& cpu_;
+    Status status_;
+    bool profiling_ = false;
+    DumpHook dump_;
+    std::array<OpStats, static_cast<size_t>(OpKind::kCount)> stats_{};
+    std::array<bool, static_cast<size_t>(OpKind::kCount)> warned_{};
+};
+
+}  // namespace unicorn

@@ -1,0 +1,129 @@
+#include "exec/graph_ops.h"
+
+#include <cstring>
+
+namespace unicorn::ops {
+namespace {
+
+Tensor f32(int64_t rows, int64_t cols) { return Tensor::empty(DType::kF32, Shape{rows, cols}); }
+
+}  // namespace
+
+Tensor embedding(ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids, float scale) {
+    Tensor out = f32(static_cast<int64_t>(ids.size()), table.shape().rank() == 2 ? table.cols() : 0);
+    Status s = validate_embedding(table, ids, out);
+    if (!s.ok()) {
+        ctx.fail(s);
+        return out;
+    }
+    ctx.run(OpKind::kEmbedding, table.dtype(), [&](Backend& b) { return b.embedding(table, ids, {scale}, out); });
+    return out;
+}
+
+Tensor linear(ExecContext& ctx, const Tensor& x, const Tensor& w) {
+    Tensor y = f32(x.rows(), w.rows());
+    Status s = validate_linear(x, w, y);
+    if (!s.ok()) {
+        ctx.fail(s);
+        return y;
+    }
+    ctx.run(OpKind::kLinear, w.dtype(), [&](Backend& b) { return b.linear(x, w, y); });
+    return y;
+}
+
+Tensor rms_norm(ExecContext& ctx, const Tensor& x, const Tensor& weight, float eps) {
+    Tensor out = f32(x.rows(), x.cols());
+    Status s = validate_rms_norm(x, weight, out);
+    if (!s.ok()) {
+        ctx.fail(s);
+        return out;
+    }
+    ctx.run(OpKind::kRmsNorm, DType::kF32, [&](Backend& b) { return b.rms_norm(x, weight, {eps}, out); });
+    return out;
+}
+
+Tensor rms_norm_heads(ExecContext& ctx, const Tensor& x, const Tensor& weight, int head_dim, float eps) {
+    if (head_dim <= 0 || x.cols() % head_dim != 0 || !x.contiguous()) {
+        ctx.fail(invalid_argument("per-head norm: width " + std::to_string(x.cols()) + " is not a multiple of head_dim"));
+        return f32(x.rows(), x.cols());
+    }
+    Tensor heads = x.reshape(Shape{x.rows() * (x.cols() / head_dim), head_dim});  // [T·H, Dh]
+    return rms_norm(ctx, heads, weight, eps).reshape(Shape{x.rows(), x.cols()});   // [T, H·Dh]
+}
+
+Tensor rope(ExecContext& ctx, Tensor x, std::span<const int32_t> positions, const RopeParams& p) {
+    Status s = validate_rope(x, positions, p);
+    if (!s.ok()) {
+        ctx.fail(s);
+        return x;
+    }
+    ctx.run(OpKind::kRope, DType::kF32, [&](Backend& b) { return b.rope(x, positions, p); });
+    return x;
+}
+
+Tensor attention(ExecContext& ctx, const Tensor& q, std::span<const int32_t> q_pos, const Tensor& k,
+                 const Tensor& v, std::span<const int32_t> k_pos, const AttentionParams& p) {
+    Tensor out = f32(q.rows(), q.cols());
+    Status s = validate_attention(q, q_pos, k, v, k_pos, out, p);
+    if (!s.ok()) {
+        ctx.fail(s);
+        return out;
+    }
+    ctx.run(OpKind::kAttention, DType::kF32, [&](Backend& b) { return b.attention(q, q_pos, k, v, k_pos, p, out); });
+    return out;
+}
+
+#define UNICORN_BINARY_OP(fn, kind)                                                        \
+    Tensor fn(ExecContext& ctx, const Tensor& a, const Tensor& b) {                        \
+        Tensor out = f32(a.rows(), a.cols());                                              \
+        Status s = validate_binary(a, b, out);                                             \
+        if (!s.ok()) {                                                                     \
+            ctx.fail(s);                                                                   \
+            return out;                                                                    \
+        }                                                                                  \
+        ctx.run(kind, DType::kF32, [&](Backend& be) { return be.fn(a, b, out); });          \
+        return out;                                                                        \
+    }
+
+UNICORN_BINARY_OP(gelu_tanh_mul, OpKind::kGeluTanhMul)
+UNICORN_BINARY_OP(silu_mul, OpKind::kSiluMul)
+UNICORN_BINARY_OP(add, OpKind::kAdd)
+#undef UNICORN_BINARY_OP
+
+Tensor softcap(ExecContext& ctx, const Tensor& x, float cap) {
+    Tensor out = f32(x.rows(), x.cols());
+    Status s = validate_unary(x, out);
+    if (s.ok() && !(cap > 0)) s = invalid_argument("softcap must be positive");
+    if (!s.ok()) {
+        ctx.fail(s);
+        return out;
+    }
+    ctx.run(OpKind::kSoftcap, DType::kF32, [&](Backend& b) { return b.softcap(x, cap, out); });
+    return out;
+}
+
+Tensor gather_rows(ExecContext& ctx, const Tensor& x, std::span<const int64_t> rows) {
+    Tensor out = f32(static_cast<int64_t>(rows.size()), x.cols());
+    if (ctx.failed()) return out;
+    for (size_t i = 0; i < rows.size(); ++i) {
+        UNI_CHECK(rows[i] >= 0 && rows[i] < x.rows());
+        std::memcpy(out.row<float>(static_cast<int64_t>(i)), x.row<float>(rows[i]), x.row_bytes());
+    }
+    return out;
+}
+
+Tensor concat_rows(ExecContext& ctx, std::span<const Tensor> parts) {
+    int64_t rows = 0;
+    const int64_t cols = parts.empty() ? 0 : parts[0].cols();
+    for (const Tensor& p : parts) rows += p.rows();
+    Tensor out = f32(rows, cols);
+    if (ctx.failed()) return out;
+    int64_t r = 0;
+    for (const Tensor& p : parts) {
+        UNI_CHECK(p.cols() == cols);
+        for (int64_t i = 0; i < p.rows(); ++i) std::memcpy(out.row<float>(r++), p.row<float>(i), p.row_bytes());
+    }
+    return out;
+}
+
+}  // namespace unicorn::ops

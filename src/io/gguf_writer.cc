@@ -1,0 +1,183 @@
+#include "io/gguf_writer.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace unicorn::io {
+namespace {
+
+constexpr uint32_t kWriteVersion = 3;
+constexpr size_t kMaxTensorName = 63;  // ggml: names must be shorter than GGML_MAX_NAME (64)
+
+template <typename T>
+void put(std::vector<uint8_t>& out, T v) {
+    const auto* p = reinterpret_cast<const uint8_t*>(&v);
+    out.insert(out.end(), p, p + sizeof(T));
+}
+
+void put_string(std::vector<uint8_t>& out, const std::string& s) {
+    put<uint64_t>(out, s.size());
+    out.insert(out.end(), s.begin(), s.end());
+}
+
+uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+
+}  // namespace
+
+void GgufWriter::set_alignment(uint32_t alignment) { set_u32("general.alignment", alignment); }
+
+void GgufWriter::set(const std::string& key, GgufValue value) {
+    auto [it, inserted] = kv_index_.emplace(key, kv_.size());
+    if (inserted) {
+        kv_.emplace_back(key, std::move(value));
+    } else {
+        kv_[it->second].second = std::move(value);
+    }
+}
+
+Status GgufWriter::check_tensor(const std::string& name, DType dtype, const Shape& shape,
+                                size_t nbytes) const {
+    if (name.empty() || name.size() > kMaxTensorName) {
+        return invalid_argument(fmt::format("tensor name '{}' must be 1 to {} bytes", name, kMaxTensorName));
+    }
+    if (tensor_index_.count(name) != 0) return invalid_argument(fmt::format("duplicate tensor '{}'", name));
+    const int64_t row = shape.rank() == 0 ? 1 : shape.dim(-1);
+    if (row % dtype_block_size(dtype) != 0) {
+        return invalid_argument(fmt::format("tensor '{}' ({} {}): row length {} is not a multiple of the "
+                                            "block size {}",
+                                            name, dtype_name(dtype), shape.to_string(), row,
+                                            dtype_block_size(dtype)));
+    }
+    const size_t rows = row == 0 ? 0 : static_cast<size_t>(shape.numel() / row);
+    const size_t expected = rows * dtype_row_bytes(dtype, row);
+    if (expected != nbytes) {
+        return invalid_argument(fmt::format("tensor '{}' ({} {}) needs {} bytes, given {}", name,
+                                            dtype_name(dtype), shape.to_string(), expected, nbytes));
+    }
+    return ok_status();
+}
+
+Status GgufWriter::add_tensor(const std::string& name, DType dtype, const Shape& shape, const void* data,
+                              size_t nbytes) {
+    UNI_RETURN_IF_ERROR(check_tensor(name, dtype, shape, nbytes));
+    const auto* p = static_cast<const uint8_t*>(data);
+    auto bytes = std::make_shared<std::vector<uint8_t>>(p, p + nbytes);
+    tensor_index_.emplace(name, tensors_.size());
+    tensors_.push_back({name, dtype, shape, bytes->data(), nbytes, bytes});
+    return ok_status();
+}
+
+Status GgufWriter::add_tensor(const std::string& name, const Tensor& tensor) {
+    if (!tensor.contiguous() && tensor.rows() > 1) {
+        return invalid_argument(fmt::format("tensor '{}' is a strided view; GGUF stores contiguous rows", name));
+    }
+    const size_t nbytes = static_cast<size_t>(tensor.rows()) * tensor.row_bytes();
+    UNI_RETURN_IF_ERROR(check_tensor(name, tensor.dtype(), tensor.shape(), nbytes));
+    tensor_index_.emplace(name, tensors_.size());
+    tensors_.push_back({name, tensor.dtype(), tensor.shape(), tensor.data(), nbytes, tensor.owner()});
+    return ok_status();
+}
+
+Result<uint32_t> GgufWriter::alignment() const {
+    auto it = kv_index_.find("general.alignment");
+    if (it == kv_index_.end()) return kGgufDefaultAlignment;
+    const GgufValue& v = kv_[it->second].second;
+    if (v.type() != GgufType::kU32) {
+        return invalid_argument(fmt::format("general.alignment must be u32, found {}", v.to_string()));
+    }
+    const uint64_t a = *v.as_u64();
+    if (a == 0 || (a & (a - 1)) != 0) {
+        return invalid_argument(fmt::format("general.alignment {} is not a power of two", a));
+    }
+    return static_cast<uint32_t>(a);
+}
+
+Status GgufWriter::encode_header(std::vector<uint8_t>* header, std::vector<uint64_t>* offsets) const {
+    UNI_ASSIGN_OR_RETURN(const uint32_t align, alignment());
+    std::vector<uint8_t>& out = *header;
+    out.insert(out.end(), {'G', 'G', 'U', 'F'});
+    put<uint32_t>(out, kWriteVersion);
+    put<uint64_t>(out, tensors_.size());
+    put<uint64_t>(out, kv_.size());
+    for (const auto& [key, value] : kv_) {
+        put_string(out, key);
+        put<uint32_t>(out, static_cast<uint32_t>(value.type()));
+        value.encode(out);
+    }
+    uint64_t offset = 0;
+    offsets->clear();
+    for (const PendingTensor& t : tensors_) {
+        put_string(out, t.name);
+        put<uint32_t>(out, static_cast<uint32_t>(t.shape.rank()));
+        for (int j = t.shape.rank() - 1; j >= 0; --j) put<uint64_t>(out, static_cast<uint64_t>(t.shape[j]));
+        put<uint32_t>(out, static_cast<uint32_t>(t.dtype));
+        put<uint64_t>(out, offset);
+        offsets->push_back(offset);
+        offset = align_up(offset + t.nbytes, align);
+    }
+    out.resize(align_up(out.size(), align), 0);
+    return ok_status();
+}
+
+Result<std::vector<uint8_t>> GgufWriter::to_bytes() const {
+    std::vector<uint8_t> out;
+    std::vector<uint64_t> offsets;
+    UNI_RETURN_IF_ERROR(encode_header(&out, &offsets));
+    const size_t base = out.size();
+    for (size_t i = 0; i < tensors_.size(); ++i) {
+        out.resize(base + offsets[i], 0);  // padding after the previous tensor
+        const auto* p = static_cast<const uint8_t*>(tensors_[i].data);
+        out.insert(out.end(), p, p + tensors_[i].nbytes);
+    }
+    return out;
+}
+
+Status GgufWriter::write(const std::string& path) const {
+    std::vector<uint8_t> header;
+    std::vector<uint64_t> offsets;
+    UNI_RETURN_IF_ERROR(encode_header(&header, &offsets));
+
+    const std::string tmp = path + ".tmp";
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (f == nullptr) return io_error(fmt::format("cannot create '{}': {}", tmp, std::strerror(errno)));
+
+    // Any failure below removes the partial file and reports the first error.
+    auto fail = [&](const std::string& what) {
+        const std::string msg = fmt::format("{} '{}': {}", what, tmp, std::strerror(errno));
+        std::fclose(f);
+        std::remove(tmp.c_str());
+        return io_error(msg);
+    };
+    if (std::fwrite(header.data(), 1, header.size(), f) != header.size()) return fail("cannot write");
+    uint64_t written = 0;  // bytes of the data section so far
+    static const uint8_t kZeros[256] = {};
+    for (size_t i = 0; i < tensors_.size(); ++i) {
+        while (written < offsets[i]) {
+            const size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof(kZeros), offsets[i] - written));
+            if (std::fwrite(kZeros, 1, n, f) != n) return fail("cannot write");
+            written += n;
+        }
+        const PendingTensor& t = tensors_[i];
+        if (t.nbytes > 0 && std::fwrite(t.data, 1, t.nbytes, f) != t.nbytes) return fail("cannot write");
+        written += t.nbytes;
+    }
+    if (std::fflush(f) != 0) return fail("cannot write");
+    if (::fsync(::fileno(f)) != 0) return fail("cannot sync");
+    if (std::fclose(f) != 0) {
+        const std::string msg = fmt::format("cannot close '{}': {}", tmp, std::strerror(errno));
+        std::remove(tmp.c_str());
+        return io_error(msg);
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        const std::string msg = fmt::format("cannot rename '{}' to '{}': {}", tmp, path, std::strerror(errno));
+        std::remove(tmp.c_str());
+        return io_error(msg);
+    }
+    return ok_status();
+}
+
+}  // namespace unicorn::io

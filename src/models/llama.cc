@@ -1,0 +1,305 @@
+// Llama-family decoder: SmolLM2, Llama 3.x.
+// Mirrors LlamaForCausalLM / LlamaDecoderLayer (transformers, models/llama/modeling_llama.py).
+//
+// Per-format fix-ups, all here:
+//  - GGUF q/k weights: llama.cpp's converter permutes the rows of each head from rotate-half
+//    order to interleaved pairs, so GGUF files use the normal (interleaved) RoPE and HF
+//    directories use NeoX (rotate-half). Export applies the same permutation.
+//  - Llama 3 RoPE scaling: HF computes scaled frequencies from rope_parameters/rope_scaling;
+//    GGUF files carry them as the `rope_freqs.weight` divisor table.
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "exec/graph_ops.h"
+#include "io/gguf_writer.h"
+#include "io/hf_config.h"
+#include "models/common/blocks.h"
+#include "models/common/model_files.h"
+#include "models/common/naming.h"
+#include "models/registry.h"
+
+namespace unicorn {
+namespace {
+
+const NameTable kLlamaNames = {
+    "model.",
+    {{"token_embd.weight", "embed_tokens.weight"},
+     {"output_norm.weight", "norm.weight"},
+     {"output.weight", "lm_head.weight"}},
+    {{"attn_norm.weight", "input_layernorm.weight"},
+     {"attn_q.weight", "self_attn.q_proj.weight"},
+     {"attn_k.weight", "self_attn.k_proj.weight"},
+     {"attn_v.weight", "self_attn.v_proj.weight"},
+     {"attn_output.weight", "self_attn.o_proj.weight"},
+     {"ffn_norm.weight", "post_attention_layernorm.weight"},
+     {"ffn_gate.weight", "mlp.gate_proj.weight"},
+     {"ffn_up.weight", "mlp.up_proj.weight"},
+     {"ffn_down.weight", "mlp.down_proj.weight"}},
+};
+
+struct LlamaConfig {
+    int64_t d_model = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0, d_ff = 0;
+    int64_t vocab = 0, context = 0, rot_dim = 0;
+    float eps = 1e-5f;
+    double rope_base = 10000.0;
+    // Llama 3 scaling (rope_type "llama3"); factor 0: none.
+    double rope_factor = 0, low_freq_factor = 1, high_freq_factor = 4, original_context = 8192;
+    int32_t bos = -1;
+};
+
+Result<LlamaConfig> parse_gguf(const ModelFiles& f) {
+    LlamaConfig c;
+    UNI_ASSIGN_OR_RETURN(c.d_model, f.gguf_int_required("llama.embedding_length"));
+    UNI_ASSIGN_OR_RETURN(c.n_layers, f.gguf_int_required("llama.block_count"));
+    UNI_ASSIGN_OR_RETURN(c.n_heads, f.gguf_int_required("llama.attention.head_count"));
+    UNI_ASSIGN_OR_RETURN(c.d_ff, f.gguf_int_required("llama.feed_forward_length"));
+    UNI_ASSIGN_OR_RETURN(auto kv, f.gguf_int("llama.attention.head_count_kv"));
+    c.n_kv_heads = kv.value_or(c.n_heads);
+    if (c.n_heads <= 0) return corrupt("llama.attention.head_count must be positive");
+    UNI_ASSIGN_OR_RETURN(auto key_len, f.gguf_int("llama.attention.key_length"));
+    c.head_dim = key_len.value_or(c.d_model / c.n_heads);
+    UNI_ASSIGN_OR_RETURN(auto rot, f.gguf_int("llama.rope.dimension_count"));
+    c.rot_dim = rot.value_or(c.head_dim);
+    UNI_ASSIGN_OR_RETURN(auto eps, f.gguf_float("llama.attention.layer_norm_rms_epsilon"));
+    c.eps = static_cast<float>(eps.value_or(1e-5));
+    UNI_ASSIGN_OR_RETURN(auto base, f.gguf_float("llama.rope.freq_base"));
+    c.rope_base = base.value_or(10000.0);
+    UNI_ASSIGN_OR_RETURN(auto ctx, f.gguf_int("llama.context_length"));
+    c.context = ctx.value_or(0);
+    UNI_ASSIGN_OR_RETURN(auto bos, f.gguf_int("tokenizer.ggml.bos_token_id"));
+    c.bos = static_cast<int32_t>(bos.value_or(-1));
+    UNI_ASSIGN_OR_RETURN(Tensor emb, f.tensor("token_embd.weight"));
+    c.vocab = emb.shape().rank() == 2 ? emb.shape()[0] : 0;
+    return c;
+}
+
+Result<LlamaConfig> parse_hf(const ModelFiles& f) {
+    const io::HfConfig& h = f.hf();
+    LlamaConfig c;
+    UNI_ASSIGN_OR_RETURN(c.d_model, h.get_int("hidden_size"));
+    UNI_ASSIGN_OR_RETURN(c.n_layers, h.get_int("num_hidden_layers"));
+    UNI_ASSIGN_OR_RETURN(c.n_heads, h.get_int("num_attention_heads"));
+    UNI_ASSIGN_OR_RETURN(c.d_ff, h.get_int("intermediate_size"));
+    UNI_ASSIGN_OR_RETURN(c.vocab, h.get_int("vocab_size"));
+    if (c.n_heads <= 0) return corrupt("config.json: num_attention_heads must be positive");
+    UNI_ASSIGN_OR_RETURN(c.n_kv_heads, h.get_int_or("num_key_value_heads", c.n_heads));
+    UNI_ASSIGN_OR_RETURN(c.head_dim, h.get_int_or("head_dim", c.d_model / c.n_heads));
+    c.rot_dim = c.head_dim;
+    UNI_ASSIGN_OR_RETURN(double eps, h.get_double_or("rms_norm_eps", 1e-6));
+    c.eps = static_cast<float>(eps);
+    UNI_ASSIGN_OR_RETURN(c.context, h.get_int_or("max_position_embeddings", 0));
+    auto bos = h.get_int_list("bos_token_id");  // absent, null or a list: no single BOS
+    c.bos = bos.ok() && bos->size() == 1 ? static_cast<int32_t>((*bos)[0]) : -1;
+    UNI_ASSIGN_OR_RETURN(io::RopeParams rope, h.rope_params(""));
+    c.rope_base = rope.theta;
+    if (rope.type == "llama3") {
+        c.rope_factor = rope.factor;
+        c.low_freq_factor = rope.low_freq_factor;
+        c.high_freq_factor = rope.high_freq_factor;
+        c.original_context = static_cast<double>(rope.original_max_position_embeddings);
+    } else if (rope.type != "default") {
+        return unsupported(fmt::format("config.json: RoPE type '{}' is not supported for llama", rope.type));
+    }
+    return c;
+}
+
+class Llama final : public Model {
+public:
+    Status load(std::shared_ptr<ModelFiles> files);
+    const ModelInfo& info() const override { return info_; }
+    const std::vector<KvLayerSpec>& kv_layout() const override { return kv_; }
+    Result<Tensor> forward(ExecContext& ctx, std::span<const SequenceChunk> batch) override;
+
+private:
+    struct Layer {
+        Tensor attn_norm;               // [D]
+        blocks::AttentionWeights attn;
+        Tensor ffn_norm;                // [D]
+        blocks::MlpWeights mlp;
+    };
+    Result<Tensor> weight(const std::string& gguf_name, Shape shape);
+    Tensor layer(ExecContext& ctx, const Layer& w, int l, Tensor x, const blocks::BatchPlan& plan);
+
+    std::shared_ptr<ModelFiles> files_;
+    NameTable names_ = kLlamaNames;
+    LlamaConfig cfg_;
+    ModelInfo info_;
+    std::vector<KvLayerSpec> kv_;
+    std::vector<float> inv_freq_;
+    blocks::AttentionConfig attn_cfg_;
+    Tensor embed_, output_norm_, output_;
+    std::vector<Layer> layers_;
+};
+
+Result<Tensor> Llama::weight(const std::string& gguf_name, Shape shape) {
+    const std::string name = files_->is_gguf() ? gguf_name : hf_tensor_name(names_, gguf_name);
+    UNI_ASSIGN_OR_RETURN(Tensor t, files_->tensor(name, shape));
+    info_.weight_bytes += t.nbytes();
+    info_.n_params += t.numel();
+    info_.tensor_types[dtype_name(t.dtype())]++;
+    return t;
+}
+
+Status Llama::load(std::shared_ptr<ModelFiles> files) {
+    files_ = std::move(files);
+    const bool gguf = files_->is_gguf();
+    UNI_ASSIGN_OR_RETURN(cfg_, gguf ? parse_gguf(*files_) : parse_hf(*files_));
+    const LlamaConfig& c = cfg_;
+    if (c.d_model <= 0 || c.n_layers <= 0 || c.n_kv_heads <= 0 || c.n_heads % c.n_kv_heads != 0 || c.head_dim <= 0 ||
+        c.d_ff <= 0 || c.vocab <= 0 || c.rot_dim <= 0 || c.rot_dim > c.head_dim || c.rot_dim % 2 != 0)
+        return corrupt(fmt::format("inconsistent llama hyperparameters: d_model={} layers={} heads={}/{} head_dim={} ffn={} vocab={}",
+                                   c.d_model, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.d_ff, c.vocab));
+    const int64_t q_width = c.n_heads * c.head_dim, kv_width = c.n_kv_heads * c.head_dim;
+
+    UNI_ASSIGN_OR_RETURN(embed_, weight("token_embd.weight", Shape{c.vocab, c.d_model}));
+    UNI_ASSIGN_OR_RETURN(output_norm_, load_norm(*files_, gguf ? "output_norm.weight" : hf_tensor_name(names_, "output_norm.weight"), c.d_model, 0.0f));
+    const std::string out_name = gguf ? "output.weight" : hf_tensor_name(names_, "output.weight");
+    if (files_->has_tensor(out_name)) {
+        UNI_ASSIGN_OR_RETURN(output_, weight("output.weight", Shape{c.vocab, c.d_model}));
+    } else {
+        output_ = embed_;  // tied embeddings
+    }
+    for (int l = 0; l < c.n_layers; ++l) {
+        Layer w;
+        auto norm = [&](const char* suffix) {
+            const std::string g = blk(l, suffix);
+            return load_norm(*files_, gguf ? g : hf_tensor_name(names_, g), c.d_model, 0.0f);
+        };
+        UNI_ASSIGN_OR_RETURN(w.attn_norm, norm("attn_norm.weight"));
+        UNI_ASSIGN_OR_RETURN(w.ffn_norm, norm("ffn_norm.weight"));
+        UNI_ASSIGN_OR_RETURN(w.attn.q, weight(blk(l, "attn_q.weight"), Shape{q_width, c.d_model}));
+        UNI_ASSIGN_OR_RETURN(w.attn.k, weight(blk(l, "attn_k.weight"), Shape{kv_width, c.d_model}));
+        UNI_ASSIGN_OR_RETURN(w.attn.v, weight(blk(l, "attn_v.weight"), Shape{kv_width, c.d_model}));
+        UNI_ASSIGN_OR_RETURN(w.attn.o, weight(blk(l, "attn_output.weight"), Shape{c.d_model, q_width}));
+        UNI_ASSIGN_OR_RETURN(w.mlp.gate, weight(blk(l, "ffn_gate.weight"), Shape{c.d_ff, c.d_model}));
+        UNI_ASSIGN_OR_RETURN(w.mlp.up, weight(blk(l, "ffn_up.weight"), Shape{c.d_ff, c.d_model}));
+        UNI_ASSIGN_OR_RETURN(w.mlp.down, weight(blk(l, "ffn_down.weight"), Shape{c.d_model, c.d_ff}));
+        layers_.push_back(std::move(w));
+        kv_.push_back({kv_width, 0});
+    }
+
+    if (c.rope_factor > 0) {
+        inv_freq_ = blocks::llama3_scaled_frequencies(c.rope_base, static_cast<int>(c.rot_dim), c.rope_factor,
+                                                      c.low_freq_factor, c.high_freq_factor, c.original_context);
+    } else {
+        inv_freq_ = blocks::rope_frequencies(c.rope_base, static_cast<int>(c.rot_dim));
+    }
+    if (gguf && files_->has_tensor("rope_freqs.weight")) {
+        // llama.cpp divides each frequency by this factor table (Llama 3 scaling).
+        UNI_ASSIGN_OR_RETURN(Tensor factors, load_norm(*files_, "rope_freqs.weight", c.rot_dim / 2, 0.0f));
+        for (size_t i = 0; i < inv_freq_.size(); ++i) inv_freq_[i] /= factors.data_as<float>()[i];
+    }
+    attn_cfg_.n_heads = static_cast<int>(c.n_heads);
+    attn_cfg_.n_kv_heads = static_cast<int>(c.n_kv_heads);
+    attn_cfg_.head_dim = static_cast<int>(c.head_dim);
+    attn_cfg_.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    attn_cfg_.rope = {0, static_cast<int>(c.head_dim), static_cast<int>(c.rot_dim),
+                      gguf ? ops::RopeMode::kNormal : ops::RopeMode::kNeox, inv_freq_.data()};
+
+    info_.architecture = "llama";
+    info_.source_format = gguf ? "gguf" : "safetensors";
+    info_.path = files_->path();
+    info_.n_layers = c.n_layers;
+    info_.d_model = c.d_model;
+    info_.n_heads = c.n_heads;
+    info_.n_kv_heads = c.n_kv_heads;
+    info_.head_dim = c.head_dim;
+    info_.d_ff = c.d_ff;
+    info_.vocab = c.vocab;
+    info_.context_length = c.context;
+    info_.bos_token = c.bos;
+    info_.hyper = {{"rms_norm_eps", fmt::format("{}", c.eps)},
+                   {"rope", fmt::format("{} base {}{}", gguf ? "normal (GGUF q/k permuted)" : "neox", c.rope_base,
+                                        c.rope_factor > 0 ? fmt::format(", llama3 scaling ×{}", c.rope_factor) : "")},
+                   {"tied_embeddings", output_.data() == embed_.data() ? "yes" : "no"}};
+    return ok_status();
+}
+
+// Mirrors LlamaDecoderLayer.forward.
+Tensor Llama::layer(ExecContext& ctx, const Layer& w, int l, Tensor x /* [T, D] */, const blocks::BatchPlan& plan) {
+    Tensor h = ops::rms_norm(ctx, x, w.attn_norm, cfg_.eps);                              // [T, D]
+    x = ops::add(ctx, x, blocks::self_attention(ctx, h, w.attn, attn_cfg_, l, plan));     // [T, D]
+    h = ops::rms_norm(ctx, x, w.ffn_norm, cfg_.eps);                                      // [T, D]
+    x = ops::add(ctx, x, blocks::gated_mlp(ctx, h, w.mlp, blocks::Activation::kSilu));    // [T, D]
+    ctx.name(fmt::format("layer.{}.out", l), x);
+    return x;
+}
+
+// Mirrors LlamaForCausalLM.forward.
+Result<Tensor> Llama::forward(ExecContext& ctx, std::span<const SequenceChunk> batch) {
+    ctx.clear_error();
+    UNI_ASSIGN_OR_RETURN(blocks::BatchPlan plan, blocks::plan_batch(batch));
+    Tensor x = ops::embedding(ctx, embed_, plan.tokens, 1.0f);  // [T, D]
+    for (int l = 0; l < cfg_.n_layers; ++l) x = layer(ctx, layers_[l], l, x, plan);
+    x = ops::gather_rows(ctx, x, plan.logit_rows);              // [R, D]
+    x = ops::rms_norm(ctx, x, output_norm_, cfg_.eps);          // [R, D]
+    Tensor logits = ops::linear(ctx, x, output_);               // [R, V]
+    if (ctx.failed()) return ctx.status();
+    return logits;
+}
+
+// HF → GGUF in llama.cpp's layout: q/k rows permuted per head to interleaved RoPE order.
+Tensor permute_for_interleaved_rope(const Tensor& w, int64_t n_heads) {
+    const int64_t rows = w.rows(), head = rows / n_heads, half = head / 2;
+    Tensor out = Tensor::empty(w.dtype(), w.shape());
+    for (int64_t h = 0; h < n_heads; ++h)
+        for (int64_t i = 0; i < half; ++i)
+            for (int64_t j = 0; j < 2; ++j)
+                std::memcpy(out.row_bytes_ptr(h * head + 2 * i + j), w.row_bytes_ptr(h * head + j * half + i), w.row_bytes());
+    return out;
+}
+
+Status export_llama(const ModelFiles& f, io::GgufWriter& w) {
+    if (f.is_gguf()) return invalid_argument("the input is already GGUF");
+    UNI_ASSIGN_OR_RETURN(LlamaConfig c, parse_hf(f));
+    w.set_string("general.architecture", "llama");
+    w.set_u32("llama.embedding_length", static_cast<uint32_t>(c.d_model));
+    w.set_u32("llama.block_count", static_cast<uint32_t>(c.n_layers));
+    w.set_u32("llama.attention.head_count", static_cast<uint32_t>(c.n_heads));
+    w.set_u32("llama.attention.head_count_kv", static_cast<uint32_t>(c.n_kv_heads));
+    w.set_u32("llama.attention.key_length", static_cast<uint32_t>(c.head_dim));
+    w.set_u32("llama.attention.value_length", static_cast<uint32_t>(c.head_dim));
+    w.set_u32("llama.feed_forward_length", static_cast<uint32_t>(c.d_ff));
+    w.set_u32("llama.rope.dimension_count", static_cast<uint32_t>(c.rot_dim));
+    w.set_u32("llama.context_length", static_cast<uint32_t>(c.context));
+    w.set_f32("llama.attention.layer_norm_rms_epsilon", c.eps);
+    w.set_f32("llama.rope.freq_base", static_cast<float>(c.rope_base));
+    if (c.bos >= 0) w.set_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(c.bos));
+    if (c.rope_factor > 0) {
+        const auto plain = blocks::rope_frequencies(c.rope_base, static_cast<int>(c.rot_dim));
+        const auto scaled = blocks::llama3_scaled_frequencies(c.rope_base, static_cast<int>(c.rot_dim), c.rope_factor,
+                                                              c.low_freq_factor, c.high_freq_factor, c.original_context);
+        Tensor factors = Tensor::empty(DType::kF32, Shape{static_cast<int64_t>(plain.size())});
+        for (size_t i = 0; i < plain.size(); ++i) factors.data_as<float>()[i] = plain[i] / scaled[i];
+        UNI_RETURN_IF_ERROR(w.add_tensor("rope_freqs.weight", factors));
+    }
+    auto copy = [&](const std::string& g) -> Status {
+        UNI_ASSIGN_OR_RETURN(Tensor t, f.tensor(hf_tensor_name(kLlamaNames, g)));
+        if (g.find("attn_q.weight") != std::string::npos) t = permute_for_interleaved_rope(t, c.n_heads);
+        if (g.find("attn_k.weight") != std::string::npos) t = permute_for_interleaved_rope(t, c.n_kv_heads);
+        UNI_RETURN_IF_ERROR(w.add_tensor(g, t));
+        return ok_status();
+    };
+    UNI_RETURN_IF_ERROR(copy("token_embd.weight"));
+    UNI_RETURN_IF_ERROR(copy("output_norm.weight"));
+    if (f.has_tensor(hf_tensor_name(kLlamaNames, "output.weight"))) UNI_RETURN_IF_ERROR(copy("output.weight"));
+    for (int l = 0; l < c.n_layers; ++l) {
+        for (const auto& [suffix, hf] : kLlamaNames.per_layer) UNI_RETURN_IF_ERROR(copy(blk(l, suffix.c_str())));
+    }
+    return ok_status();
+}
+
+Result<std::unique_ptr<Model>> load_llama(std::shared_ptr<ModelFiles> files) {
+    auto m = std::make_unique<Llama>();
+    UNI_RETURN_IF_ERROR(m->load(std::move(files)));
+    return std::unique_ptr<Model>(std::move(m));
+}
+
+}  // namespace
+
+extern const ArchitectureEntry kLlamaArchitecture;
+const ArchitectureEntry kLlamaArchitecture = {"llama", {"llama", "mistral"}, load_llama, export_llama};
+
+}  // namespace unicorn

@@ -1,0 +1,22 @@
+// The operation catalogue. Every backend answers supports(op, weight dtype) from this list;
+// exec/ falls back to the CPU for anything a device lacks.
+#pragma once
+
+namespace unicorn {
+
+enum class OpKind {
+    kEmbedding,    // rows of a table (any weight dtype) → F32, times a scale
+    kLinear,       // y = x·Wᵀ, W any weight dtype
+    kRmsNorm,      // x / sqrt(mean(x²) + eps) ⊙ w, per row
+    kRope,         // rotary position embedding, normal (interleaved) or NeoX (rotate-half)
+    kAttention,    // causal (optionally sliding-window) GQA attention over a KV set
+    kGeluTanhMul,  // gelu_tanh(g) ⊙ u
+    kSiluMul,      // silu(g) ⊙ u
+    kAdd,          // a + b
+    kSoftcap,      // c·tanh(x/c)
+    kCount,
+};
+
+const char* op_name(OpKind op);
+
+}  // namespace unicorn

@@ -1,0 +1,27 @@
+// Scalar reference implementations of every op: the test oracle for all backends.
+// Straight loops, double accumulation, no threading; clarity over speed.
+#pragma once
+
+#include <span>
+
+#include "core/tensor.h"
+#include "ops/params.h"
+
+namespace unicorn::ops::ref {
+
+void embedding(const Tensor& table, std::span<const int32_t> ids, const EmbeddingParams& p, const Tensor& out);
+void linear(const Tensor& x, const Tensor& w, const Tensor& y);
+void rms_norm(const Tensor& x, const Tensor& weight, const RmsNormParams& p, const Tensor& out);
+void rope(const Tensor& x, std::span<const int32_t> positions, const RopeParams& p);
+void attention(const Tensor& q, std::span<const int32_t> q_pos, const Tensor& k, const Tensor& v,
+               std::span<const int32_t> k_pos, const AttentionParams& p, const Tensor& out);
+void gelu_tanh_mul(const Tensor& g, const Tensor& u, const Tensor& out);
+void silu_mul(const Tensor& g, const Tensor& u, const Tensor& out);
+void add(const Tensor& a, const Tensor& b, const Tensor& out);
+void softcap(const Tensor& x, float cap, const Tensor& out);
+
+// The standard RoPE frequency table: inv_freq[i] = base^(-2i/rot_dim), computed in double
+// and rounded once (HF computes it in fp32 from an integer arange; the difference is < 1 ulp).
+void rope_inv_freq(double base, int rot_dim, float* out);
+
+}  // namespace unicorn::ops::ref

@@ -1,0 +1,73 @@
+#include "runtime/kv_cache.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace unicorn {
+
+KvCache::KvCache(const std::vector<KvLayerSpec>& layout, int32_t max_positions, int32_t max_chunk)
+    : max_positions_(max_positions), max_chunk_(max_chunk) {
+    for (const KvLayerSpec& s : layout) {
+        Layer l;
+        l.width = s.width;
+        l.capacity = max_positions;
+        if (s.window > 0 && s.window - 1 + max_chunk < max_positions) {
+            l.capacity = s.window - 1 + max_chunk;
+            l.ring = true;
+        }
+        l.k = Tensor::empty(DType::kF32, Shape{l.capacity, l.width});
+        l.v = Tensor::empty(DType::kF32, Shape{l.capacity, l.width});
+        l.positions.assign(static_cast<size_t>(l.capacity), -1);
+        layers_.push_back(std::move(l));
+    }
+}
+
+Result<KvLayerView> KvCache::append(int layer, const Tensor& k, const Tensor& v, std::span<const int32_t> positions) {
+    if (layer < 0 || layer >= static_cast<int>(layers_.size()))
+        return internal_error(fmt::format("KV cache has no layer {}", layer));
+    Layer& l = layers_[layer];
+    const int64_t t = k.rows();
+    if (k.cols() != l.width || v.cols() != l.width || v.rows() != t || static_cast<int64_t>(positions.size()) != t)
+        return internal_error(fmt::format("KV append of {} rows × {} into a layer of width {}", t, k.cols(), l.width));
+    if (t > max_chunk_) return internal_error(fmt::format("KV append of {} rows exceeds the chunk limit {}", t, max_chunk_));
+    for (int64_t i = 0; i < t; ++i) {
+        const int32_t pos = positions[i];
+        if (pos != l.next_pos) return internal_error(fmt::format("KV layer {}: position {} appended after {}", layer, pos, l.next_pos));
+        if (pos >= max_positions_)
+            return resource_exhausted(fmt::format("context is full: {} positions (use a larger context size)", max_positions_));
+        const int32_t slot = l.ring ? pos % l.capacity : pos;
+        std::memcpy(l.k.row<float>(slot), k.row<float>(i), l.k.row_bytes());
+        std::memcpy(l.v.row<float>(slot), v.row<float>(i), l.v.row_bytes());
+        l.positions[slot] = pos;
+        l.filled = std::max(l.filled, slot + 1);
+        l.next_pos = pos + 1;
+    }
+    // The sequence length advances with the last layer; layers run in order.
+    if (layer == static_cast<int>(layers_.size()) - 1) length_ = l.next_pos;
+    return view(layer);
+}
+
+KvLayerView KvCache::view(int layer) {
+    Layer& l = layers_[layer];
+    return {l.k.slice_rows(0, l.filled), l.v.slice_rows(0, l.filled),
+            std::span<const int32_t>(l.positions.data(), static_cast<size_t>(l.filled))};
+}
+
+size_t KvCache::bytes() const {
+    size_t b = 0;
+    for (const Layer& l : layers_) b += 2 * l.k.nbytes();
+    return b;
+}
+
+void KvCache::clear() {
+    for (Layer& l : layers_) {
+        l.filled = 0;
+        l.next_pos = 0;
+        std::fill(l.positions.begin(), l.positions.end(), -1);
+    }
+    length_ = 0;
+}
+
+}  // namespace unicorn

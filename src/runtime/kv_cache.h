@@ -1,0 +1,44 @@
+// One sequence's KV cache. Global layers keep every position; sliding layers keep a ring of
+// window-1+max_chunk rows — the most a chunk of max_chunk queries can see — so their memory is
+// bounded by the window, not the context. Rows are F32 [width] (kv_heads·head_dim).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "exec/batch.h"
+#include "models/model.h"
+
+namespace unicorn {
+
+class KvCache final : public KvSequence {
+public:
+    // max_positions: context size; max_chunk: the most tokens one forward() appends.
+    KvCache(const std::vector<KvLayerSpec>& layout, int32_t max_positions, int32_t max_chunk);
+
+    Result<KvLayerView> append(int layer, const Tensor& k, const Tensor& v,
+                               std::span<const int32_t> positions) override;
+    KvLayerView view(int layer) override;
+    int32_t length() const override { return length_; }
+    int32_t max_positions() const { return max_positions_; }
+    size_t bytes() const;
+    // Forget everything (positions restart at 0).
+    void clear();
+
+private:
+    struct Layer {
+        int64_t width = 0;
+        int32_t capacity = 0;  // rows
+        bool ring = false;
+        Tensor k, v;           // F32 [capacity, width]
+        std::vector<int32_t> positions;
+        int32_t filled = 0;    // rows holding data
+        int32_t next_pos = 0;  // positions appended so far
+    };
+    std::vector<Layer> layers_;
+    int32_t max_positions_;
+    int32_t max_chunk_;
+    int32_t length_ = 0;
+};
+
+}  // namespace unicorn

@@ -1,0 +1,127 @@
+// The unicorn binary as a user runs it: outputs, exit codes, and one clear error line (never a
+// crash) for bad input — truncated or corrupt files, absurd values, unknown flags.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sys/wait.h>
+
+#include "io/gguf.h"
+#include "io/npy.h"
+#include "test_util.h"
+
+namespace unicorn {
+namespace {
+
+struct CliRun {
+    int code = -1;
+    std::string out;  // stdout + stderr
+};
+
+CliRun run(const std::string& args) {
+    const std::string cmd = std::string(UNICORN_BINARY) + " " + args + " 2>&1";
+    CliRun r;
+    FILE* p = popen(cmd.c_str(), "r");
+    if (p == nullptr) return r;
+    std::array<char, 4096> buf;
+    while (fgets(buf.data(), buf.size(), p) != nullptr) r.out += buf.data();
+    const int status = pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return r;
+}
+
+std::string data(const std::string& rel) { return std::string(UNICORN_TEST_DATA) + "/" + rel; }
+
+std::string tmp(const std::string& name) {
+    return (std::filesystem::temp_directory_path() / ("unicorn_cli_" + std::to_string(::getpid()) + "_" + name)).string();
+}
+
+// A user-facing failure: exit 1, and the output is one line starting "unicorn: error:".
+void expect_clean_error(const CliRun& r, const std::string& needle) {
+    EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_EQ(r.out.rfind("unicorn: error: ", 0), 0u) << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+    EXPECT_NE(r.out.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.out;
+}
+
+TEST(Cli, LogitsWritesNpyAndGreedyJson) {
+    const std::string out = tmp("logits.npy");
+    CliRun r = run("logits -m " + data("models/llama_smol") + " --tokens 1,5,9,300 --greedy 3 -t 2 -o " + out);
+    ASSERT_EQ(r.code, 0) << r.out;
+    auto a = io::read_npy_f32(out);
+    ASSERT_TRUE(a.ok());
+    EXPECT_EQ(a->shape, (std::vector<int64_t>{4, 512}));
+    const std::string last = r.out.substr(r.out.rfind('[', r.out.size() - 2));
+    EXPECT_EQ(std::count(last.begin(), last.end(), ','), 2) << r.out;
+    std::filesystem::remove(out);
+}
+
+TEST(Cli, InfoAndDevicesDescribeWhatTheyFind) {
+    CliRun info = run("info -m " + data("models/gemma3_tiny.gguf"));
+    ASSERT_EQ(info.code, 0) << info.out;
+    EXPECT_NE(info.out.find("architecture:   gemma3"), std::string::npos) << info.out;
+    EXPECT_NE(info.out.find("KV cache:"), std::string::npos);
+    CliRun dev = run("devices");
+    ASSERT_EQ(dev.code, 0);
+    EXPECT_NE(dev.out.find("cpu"), std::string::npos);
+}
+
+TEST(Cli, HelpReadsWell) {
+    for (const char* sub : {"logits", "info", "devices", "convert"}) {
+        CliRun r = run(std::string(sub) + " --help");
+        EXPECT_EQ(r.code, 0) << sub;
+        EXPECT_NE(r.out.find("Usage"), std::string::npos) << r.out;
+    }
+}
+
+TEST(Cli, BadArgumentsGiveOneClearLine) {
+    CliRun unknown = run("logits --frobnicate");
+    EXPECT_NE(unknown.code, 0);
+    EXPECT_EQ(unknown.code < 128, true) << "crashed: " << unknown.out;
+    expect_clean_error(run("logits -m /nonexistent.gguf --tokens 1"), "does not exist");
+    expect_clean_error(run("logits -m " + data("models/llama_smol") + " --tokens 1,x,3"), "'x' is not a token id");
+    expect_clean_error(run("logits -m " + data("models/llama_smol") + " --tokens 1,999999"), "outside the vocabulary");
+    expect_clean_error(run("logits -m " + data("models/llama_smol") + " --tokens 1 --greedy -2"), "--greedy");
+}
+
+TEST(Cli, CorruptModelFilesGiveOneClearLine) {
+    // Truncations of a valid GGUF at many points: each a clean error, never a crash.
+    std::ifstream in(data("models/gemma3_tiny.gguf"), std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
+    ASSERT_GT(bytes.size(), 1000u);
+    const std::string path = tmp("trunc.gguf");
+    for (size_t cut : {size_t{0}, size_t{3}, size_t{16}, size_t{100}, bytes.size() / 3, bytes.size() - 1}) {
+        std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(cut));
+        CliRun r = run("logits -m " + path + " --tokens 2,3");
+        EXPECT_EQ(r.code, 1) << "cut at " << cut << ": " << r.out;
+        EXPECT_EQ(r.out.rfind("unicorn: error: ", 0), 0u) << r.out;
+    }
+    std::filesystem::remove(path);
+}
+
+TEST(Cli, MissingTensorsAndWrongShapesNameTheTensor) {
+    const std::string dir = tmp("hf_broken");
+    std::filesystem::create_directories(dir);
+    // llama_smol with its config claiming a wider model than the weights hold.
+    std::ifstream cfg_in(data("models/llama_smol/config.json"));
+    std::string cfg((std::istreambuf_iterator<char>(cfg_in)), {});
+    const std::string wide = std::regex_replace(cfg, std::regex("\"intermediate_size\": 160"), "\"intermediate_size\": 192");
+    std::ofstream(dir + "/config.json") << wide;
+    std::filesystem::copy_file(data("models/llama_smol/model.safetensors"), dir + "/model.safetensors");
+    expect_clean_error(run("logits -m " + dir + " --tokens 1,2"), "gate_proj");
+    // More layers than the checkpoint has: a missing tensor.
+    const std::string deep = std::regex_replace(cfg, std::regex("\"num_hidden_layers\": 3"), "\"num_hidden_layers\": 4");
+    std::ofstream(dir + "/config.json", std::ios::trunc) << deep;
+    expect_clean_error(run("logits -m " + dir + " --tokens 1,2"), "layers.3");
+    // An architecture we do not know.
+    const std::string alien = std::regex_replace(cfg, std::regex("\"model_type\": \"llama\""), "\"model_type\": \"mamba\"");
+    std::ofstream(dir + "/config.json", std::ios::trunc) << alien;
+    expect_clean_error(run("logits -m " + dir + " --tokens 1,2"), "mamba");
+    std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace unicorn

@@ -1,0 +1,65 @@
+// unicorn info: what a model is and what it needs.
+#include <cstdio>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "models/registry.h"
+
+namespace unicorn::cli {
+namespace {
+
+std::string human_bytes(double b) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (b >= 1024 && u < 4) {
+        b /= 1024;
+        ++u;
+    }
+    return fmt::format("{:.2f} {}", b, units[u]);
+}
+
+int run(const std::string& path, int ctx_size) {
+    auto model = load_model(path);
+    if (!model.ok()) return fail(model.status().to_string());
+    const ModelInfo& i = (*model)->info();
+    fmt::print("model:          {}\n", i.path);
+    fmt::print("format:         {}\n", i.source_format);
+    fmt::print("architecture:   {}\n", i.architecture);
+    fmt::print("parameters:     {:.1f} M\n", static_cast<double>(i.n_params) / 1e6);
+    fmt::print("layers:         {}\n", i.n_layers);
+    fmt::print("d_model:        {}\n", i.d_model);
+    fmt::print("heads:          {} query, {} key/value, head_dim {}\n", i.n_heads, i.n_kv_heads, i.head_dim);
+    fmt::print("ffn:            {}\n", i.d_ff);
+    fmt::print("vocab:          {}\n", i.vocab);
+    fmt::print("context:        {}\n", i.context_length);
+    for (const auto& [k, v] : i.hyper) fmt::print("{:<15} {}\n", k + ":", v);
+    std::string types;
+    for (const auto& [t, n] : i.tensor_types) types += fmt::format("{}{} ×{}", types.empty() ? "" : ", ", t, n);
+    fmt::print("tensor types:   {}\n", types);
+    fmt::print("weights:        {}\n", human_bytes(static_cast<double>(i.weight_bytes)));
+    // KV bytes: F32 K and V rows per position; sliding layers stop growing at their window.
+    double per_1k = 0, at_ctx = 0;
+    const int64_t n = ctx_size > 0 ? ctx_size : (i.context_length > 0 ? std::min<int64_t>(i.context_length, 4096) : 4096);
+    for (const KvLayerSpec& l : (*model)->kv_layout()) {
+        const double row = 2.0 * 4.0 * static_cast<double>(l.width);
+        per_1k += row * static_cast<double>(l.window > 0 ? std::min<int64_t>(l.window, 1024) : 1024);
+        at_ctx += row * static_cast<double>(l.window > 0 ? std::min<int64_t>(l.window, n) : n);
+    }
+    fmt::print("KV cache:       {} per 1k tokens (f32); {} at {} tokens\n", human_bytes(per_1k), human_bytes(at_ctx), n);
+    fmt::print("memory needed:  {} (weights mmapped + KV at {} tokens)\n", human_bytes(static_cast<double>(i.weight_bytes) + at_ctx), n);
+    return 0;
+}
+
+}  // namespace
+
+Runner add_info(CLI::App& app) {
+    auto path = std::make_shared<std::string>();
+    auto ctx = std::make_shared<int>(0);
+    app.add_option("-m,--model", *path, "Model: a .gguf file or a Hugging Face directory")->required();
+    app.add_option("-c,--ctx-size", *ctx, "Context size for the memory estimate (default: min(trained, 4096))");
+    return [path, ctx] { return run(*path, *ctx); };
+}
+
+}  // namespace unicorn::cli

@@ -1,0 +1,93 @@
+// unicorn logits: a teacher-forced pass over given token ids, written as float32 [T, vocab]
+// .npy; with --greedy N, N more tokens decoded one at a time through the KV cache, printed as a
+// JSON array on the last line of stdout.
+#include <charconv>
+#include <cstdio>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "backend/backend.h"
+#include "backend/registry.h"
+#include "commands.h"
+#include "core/thread_pool.h"
+#include "exec/exec_context.h"
+#include "io/npy.h"
+#include "models/registry.h"
+#include "runtime/session.h"
+
+namespace unicorn::cli {
+namespace {
+
+struct LogitsOptions {
+    std::string model;
+    std::string tokens;
+    std::string output;
+    int greedy = 0;
+    int threads = 0;
+    int chunk = 256;
+    std::string device = "auto";
+};
+
+Result<std::vector<int32_t>> parse_tokens(const std::string& s) {
+    std::vector<int32_t> ids;
+    size_t pos = 0;
+    while (pos <= s.size()) {
+        const size_t end = std::min(s.find(',', pos), s.size());
+        const std::string item = s.substr(pos, end - pos);
+        int64_t v = 0;
+        const auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+        if (item.empty() || ec != std::errc() || p != item.data() + item.size() || v < 0 || v > INT32_MAX)
+            return invalid_argument(fmt::format("--tokens: '{}' is not a token id (expected comma-separated non-negative integers)", item));
+        ids.push_back(static_cast<int32_t>(v));
+        pos = end + 1;
+    }
+    return ids;
+}
+
+int run(const LogitsOptions& o) {
+    auto ids = parse_tokens(o.tokens);
+    if (!ids.ok()) return fail(ids.status().message());
+    if (o.greedy < 0) return fail("--greedy must be >= 0");
+    auto model = load_model(o.model);
+    if (!model.ok()) return fail(model.status().to_string());
+    ThreadPool pool(o.threads);
+    auto backend = create_backend(o.device, pool);
+    if (!backend.ok()) return fail(backend.status().message());
+    auto cpu = create_backend("cpu", pool);
+    ExecContext ctx(**backend, **cpu);
+    SessionOptions so;
+    so.context = static_cast<int32_t>(ids->size()) + o.greedy + 1;
+    so.chunk = o.chunk;
+    Session session(**model, ctx, so);
+    auto logits = session.prefill(*ids, /*all_logits=*/true);
+    if (!logits.ok()) return fail(logits.status().to_string());
+    if (!o.output.empty()) {
+        Status s = io::write_npy_f32(o.output, {logits->rows(), logits->cols()}, logits->data_as<float>());
+        if (!s.ok()) return fail(s.to_string());
+    }
+    if (o.greedy > 0) {
+        auto next = session.greedy(logits->slice_rows(logits->rows() - 1, logits->rows()), o.greedy);
+        if (!next.ok()) return fail(next.status().to_string());
+        std::string json = "[";
+        for (size_t i = 0; i < next->size(); ++i) json += (i ? "," : "") + std::to_string((*next)[i]);
+        std::printf("%s]\n", json.c_str());
+    }
+    return 0;
+}
+
+}  // namespace
+
+Runner add_logits(CLI::App& app) {
+    auto o = std::make_shared<LogitsOptions>();
+    app.add_option("-m,--model", o->model, "Model: a .gguf file or a Hugging Face directory")->required();
+    app.add_option("--tokens", o->tokens, "Comma-separated token ids, e.g. 2,17,42 (include BOS yourself)")->required();
+    app.add_option("-o,--output", o->output, "Write float32 logits [n_tokens, vocab] to this .npy file");
+    app.add_option("--greedy", o->greedy, "Also decode N tokens greedily; prints them as a JSON array (last stdout line)");
+    app.add_option("-t,--threads", o->threads, "CPU threads (default: one per physical core)");
+    app.add_option("--chunk", o->chunk, "Prefill chunk size in tokens")->check(CLI::Range(1, 65536));
+    app.add_option("--device", o->device, "Device: auto or cpu");
+    return [o] { return run(*o); };
+}
+
+}  // namespace unicorn::cli
