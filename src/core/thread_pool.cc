@@ -30,7 +30,7 @@ int ThreadPool::default_thread_count() {
 
 ThreadPool::ThreadPool(int n_threads) {
     n_threads_ = n_threads > 0 ? n_threads : default_thread_count();
-    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -40,32 +40,38 @@ ThreadPool::~ThreadPool() {
     for (auto& w : workers_) w.join();
 }
 
-void ThreadPool::run_chunks() {
+void ThreadPool::run_chunks(Job& job) {
     for (;;) {
-        const int64_t begin = next_.fetch_add(grain_, std::memory_order_relaxed);
-        if (begin >= n_) break;
-        (*fn_)(begin, std::min(n_, begin + grain_));
+        const int64_t begin = job.next.fetch_add(job.grain);
+        if (begin >= job.n) break;
+        const int64_t end = std::min(job.n, begin + job.grain);
+        (*job.fn)(begin, end);
+        job.done.fetch_add(end - begin);
     }
 }
 
-void ThreadPool::worker_loop(int /*index*/) {
+void ThreadPool::worker_loop() {
     uint64_t seen = 0;
     for (;;) {
-        uint64_t gen = generation_.load(std::memory_order_acquire);
+        uint64_t gen = generation_.load();
         for (int spin = 0; gen == seen && spin < 20000; ++spin) {
 #if defined(__x86_64__)
             __builtin_ia32_pause();
 #endif
-            gen = generation_.load(std::memory_order_acquire);
+            gen = generation_.load();
         }
         if (gen == seen) {
-            generation_.wait(seen, std::memory_order_acquire);
+            generation_.wait(seen);
             continue;
         }
-        seen = gen;
         if (stop_.load()) return;
-        run_chunks();
-        active_.fetch_sub(1, std::memory_order_acq_rel);
+        // Enter the job's slot, then confirm it is still the published job; if the caller has
+        // moved on, leave and look again.
+        Job& job = jobs_[gen % 2];
+        job.in_flight.fetch_add(1);
+        if (generation_.load() == gen) run_chunks(job);
+        job.in_flight.fetch_sub(1);
+        seen = gen;
     }
 }
 
@@ -77,20 +83,26 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
         fn(0, n);
         return;
     }
-    n_ = n;
-    grain_ = grain;
-    fn_ = &fn;
-    next_.store(0, std::memory_order_relaxed);
-    active_.store(n_threads_ - 1, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
-    generation_.notify_all();
-    run_chunks();
-    while (active_.load(std::memory_order_acquire) != 0) {
+    const uint64_t gen = generation_.load() + 1;
+    Job& job = jobs_[gen % 2];
+    while (job.in_flight.load() != 0) {
 #if defined(__x86_64__)
         __builtin_ia32_pause();
 #endif
     }
-    fn_ = nullptr;
+    job.n = n;
+    job.grain = grain;
+    job.fn = &fn;
+    job.next.store(0);
+    job.done.store(0);
+    generation_.store(gen);
+    generation_.notify_all();
+    run_chunks(job);
+    while (job.done.load() != n) {
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#endif
+    }
 }
 
 }  // namespace unicorn

@@ -30,18 +30,26 @@ public:
     static int default_thread_count();
 
 private:
-    void worker_loop(int index);
-    void run_chunks();
+    // Jobs alternate between two slots so a late worker never reads a job while the caller
+    // writes the next one: the caller reuses a slot only when no worker is inside it.
+    // Completion counts finished items, not workers, so the caller never waits for a worker
+    // that is asleep or descheduled (it just takes the remaining chunks itself).
+    struct Job {
+        std::atomic<int> in_flight{0};
+        std::atomic<int64_t> next{0};
+        std::atomic<int64_t> done{0};
+        int64_t n = 0;
+        int64_t grain = 1;
+        const std::function<void(int64_t, int64_t)>* fn = nullptr;
+    };
+    void worker_loop();
+    static void run_chunks(Job& job);
 
     int n_threads_ = 1;
     std::vector<std::thread> workers_;
     std::atomic<uint64_t> generation_{0};
-    std::atomic<int> active_{0};
-    std::atomic<int64_t> next_{0};
     std::atomic<bool> stop_{false};
-    int64_t n_ = 0;
-    int64_t grain_ = 1;
-    const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
+    Job jobs_[2];
 };
 
 }  // namespace unicorn

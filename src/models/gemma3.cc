@@ -90,7 +90,7 @@ Result<Gemma3Config> parse_gguf(const ModelFiles& f) {
     UNI_ASSIGN_OR_RETURN(auto window, f.gguf_int("gemma3.attention.sliding_window"));
     c.window = static_cast<int32_t>(window.value_or(512));
     UNI_ASSIGN_OR_RETURN(auto scale, f.gguf_float("gemma3.attention.scale"));
-    const float default_scale = c.n_layers == 62 ? 1.0f / std::sqrt(static_cast<float>(c.d_model / c.n_heads))
+    const float default_scale = c.n_layers == 62 ? 1.0f / std::sqrt(static_cast<float>(c.d_model) / static_cast<float>(c.n_heads))
                                                  : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
     c.attn_scale = scale ? static_cast<float>(*scale) : default_scale;
     UNI_ASSIGN_OR_RETURN(auto fsc, f.gguf_float("gemma3.final_logit_softcapping"));

@@ -113,7 +113,7 @@ TEST(GgufCorrupt, AbsurdArrayCount) {
 
 TEST(GgufCorrupt, StringLongerThanFile) {
     Bytes key;
-    key.header(3, 0, 1).u64(1ull << 40).raw("abc", 3);
+    key.header(3, 0, 1).u64(1ull << 40).raw("abc", 3).zeros(16);
     expect_error(key.data, StatusCode::kCorrupt, "string length 1099511627776");
     Bytes value;
     value.header(3, 0, 1).str("general.name").u32(8).u64(100).raw("short", 5);

@@ -170,7 +170,9 @@ void expect_tensors(const GgufFile& f, const std::vector<TensorCase>& cases) {
         EXPECT_EQ(t->dtype(), c.dtype);
         EXPECT_EQ(t->shape(), c.shape);
         EXPECT_EQ(t->data(), info.data);
-        if (!c.bytes.empty()) EXPECT_EQ(std::memcmp(t->data(), c.bytes.data(), c.bytes.size()), 0);
+        if (!c.bytes.empty()) {
+            EXPECT_EQ(std::memcmp(t->data(), c.bytes.data(), c.bytes.size()), 0);
+        }
     }
 }
 

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
     add("info", "Architecture, hyperparameters, tensor types and memory needs of a model", unicorn::cli::add_info);
     add("devices", "Processors Unicorn can use (CPU ISA level and cores; GPUs once their backends exist)",
         unicorn::cli::add_devices);
+    add("bench", "Throughput like llama-bench: pp N and tg N tokens/s, mean ± sd over repetitions",
+        unicorn::cli::add_bench);
     add("convert", "Convert a Hugging Face directory (safetensors) to GGUF in llama.cpp's layout",
         unicorn::cli::add_convert);
     // Usage errors read like every other error: one "unicorn: error:" line, exit code 2.

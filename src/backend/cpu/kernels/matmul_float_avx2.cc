@@ -43,21 +43,31 @@ void tile(const TileArgs& a) {
         for (int r = 0; r < R; ++r) wr[r] = a.w + (r0 + r) * a.w_stride;
         const float* xr[Tt];
         for (int t = 0; t < Tt; ++t) xr[t] = reinterpret_cast<const float*>(a.act + (t0 + t) * a.act_stride);
-        __m256 acc[R][Tt];
-        for (int r = 0; r < R; ++r)
-            for (int t = 0; t < Tt; ++t) acc[r][t] = _mm256_setzero_ps();
-        for (int64_t i = 0; i < k8; i += 8) {
+        // Few (row, token) pairs: alternate U accumulator sets along k so FMA latency
+        // does not serialize the loop.
+        constexpr int U = R * Tt == 1 ? 4 : (R * Tt <= 3 ? 2 : 1);
+        __m256 accs[U][R][Tt];
+        for (int u = 0; u < U; ++u)
+            for (int r = 0; r < R; ++r)
+                for (int t = 0; t < Tt; ++t) accs[u][r][t] = _mm256_setzero_ps();
+        const auto step = [&](int64_t i, __m256 (&acc)[R][Tt]) {
             __m256 w[R];
             for (int r = 0; r < R; ++r) w[r] = Ty::load8(wr[r], i);
             for (int t = 0; t < Tt; ++t) {
                 const __m256 x = _mm256_loadu_ps(xr[t] + i);
                 for (int r = 0; r < R; ++r) acc[r][t] = _mm256_fmadd_ps(w[r], x, acc[r][t]);
             }
-        }
+        };
+        int64_t i = 0;
+        for (; i + 8 * U <= k8; i += 8 * U)
+            for (int u = 0; u < U; ++u) step(i + 8 * u, accs[u]);
+        for (; i < k8; i += 8) step(i, accs[0]);
         for (int r = 0; r < R; ++r)
             for (int t = 0; t < Tt; ++t) {
-                float s = hsum(acc[r][t]);
-                for (int64_t i = k8; i < a.k; ++i) s += Ty::at(wr[r], i) * xr[t][i];
+                __m256 v = accs[0][r][t];
+                for (int u = 1; u < U; ++u) v = _mm256_add_ps(v, accs[u][r][t]);
+                float s = hsum(v);
+                for (int64_t j = k8; j < a.k; ++j) s += Ty::at(wr[r], j) * xr[t][j];
                 a.y[(t0 + t) * a.y_stride + r0 + r] = s;
             }
     });

@@ -38,10 +38,14 @@ void tile(const TileArgs& a) {
         for (int r = 0; r < R; ++r) wr[r] = a.w + (r0 + r) * a.w_stride;
         const float* xr[Tt];
         for (int t = 0; t < Tt; ++t) xr[t] = reinterpret_cast<const float*>(a.act + (t0 + t) * a.act_stride);
-        __m512 acc[R][Tt];
-        for (int r = 0; r < R; ++r)
-            for (int t = 0; t < Tt; ++t) acc[r][t] = _mm512_setzero_ps();
-        const auto step = [&](int64_t i, __mmask16 m) {
+        // Few (row, token) pairs: alternate U accumulator sets along k so FMA latency
+        // does not serialize the loop.
+        constexpr int U = R * Tt == 1 ? 4 : (R * Tt <= 3 ? 2 : 1);
+        __m512 accs[U][R][Tt];
+        for (int u = 0; u < U; ++u)
+            for (int r = 0; r < R; ++r)
+                for (int t = 0; t < Tt; ++t) accs[u][r][t] = _mm512_setzero_ps();
+        const auto step = [&](int64_t i, __mmask16 m, __m512 (&acc)[R][Tt]) {
             __m512 w[R];
             for (int r = 0; r < R; ++r) w[r] = Ty::load(wr[r], i, m);
             for (int t = 0; t < Tt; ++t) {
@@ -50,10 +54,16 @@ void tile(const TileArgs& a) {
             }
         };
         int64_t i = 0;
-        for (; i + 16 <= a.k; i += 16) step(i, 0xFFFF);
-        if (i < a.k) step(i, static_cast<__mmask16>((1u << (a.k - i)) - 1));
+        for (; i + 16 * U <= a.k; i += 16 * U)
+            for (int u = 0; u < U; ++u) step(i + 16 * u, 0xFFFF, accs[u]);
+        for (; i + 16 <= a.k; i += 16) step(i, 0xFFFF, accs[0]);
+        if (i < a.k) step(i, static_cast<__mmask16>((1u << (a.k - i)) - 1), accs[0]);
         for (int r = 0; r < R; ++r)
-            for (int t = 0; t < Tt; ++t) a.y[(t0 + t) * a.y_stride + r0 + r] = _mm512_reduce_add_ps(acc[r][t]);
+            for (int t = 0; t < Tt; ++t) {
+                __m512 v = accs[0][r][t];
+                for (int u = 1; u < U; ++u) v = _mm512_add_ps(v, accs[u][r][t]);
+                a.y[(t0 + t) * a.y_stride + r0 + r] = _mm512_reduce_add_ps(v);
+            }
     });
 }
 

@@ -118,16 +118,16 @@ inline void k4_scales(const uint8_t* s, uint64_t* sc, uint64_t* mn) {
     *mn = (u1 & 0x3f3f3f3fu) | (mn_hi << 32);
 }
 
-// Q3_K: sixteen 6-bit scales with a +32 bias -> int8 (bias removed).
-inline void k3_scales(const uint8_t* s, int8_t* out) {
-    uint32_t a0 = load_u32(s), a1 = load_u32(s + 4);
-    const uint32_t t = load_u32(s + 8);
+// Q3_K: sixteen 6-bit scales with a +32 bias -> 16 int8 (bias removed), built in a register
+// (assembling them in memory and reloading stalls on store forwarding).
+inline __m128i k3_scales(const uint8_t* s) {
+    const uint32_t a0 = load_u32(s), a1 = load_u32(s + 4), t = load_u32(s + 8);
     const uint32_t m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
-    const uint32_t v[4] = {(a0 & m4) | ((t & m2) << 4), (a1 & m4) | (((t >> 2) & m2) << 4),
-                           ((a0 >> 4) & m4) | (((t >> 4) & m2) << 4),
-                           ((a1 >> 4) & m4) | (((t >> 6) & m2) << 4)};
-    std::memcpy(out, v, 16);
-    for (int i = 0; i < 16; ++i) out[i] = static_cast<int8_t>(out[i] - 32);
+    const __m128i v = _mm_setr_epi32(static_cast<int>((a0 & m4) | ((t & m2) << 4)),
+                                     static_cast<int>((a1 & m4) | (((t >> 2) & m2) << 4)),
+                                     static_cast<int>(((a0 >> 4) & m4) | (((t >> 4) & m2) << 4)),
+                                     static_cast<int>(((a1 >> 4) & m4) | (((t >> 6) & m2) << 4)));
+    return _mm_sub_epi8(v, _mm_set1_epi8(32));
 }
 
 }  // namespace

@@ -107,9 +107,7 @@ struct Q3K {
     static void prep(const uint8_t* b, State& s) {
         s.b = b;
         s.d = fp16(b + 108);
-        alignas(16) int8_t sc[16];
-        k3_scales(b + 96, sc);
-        s.s16 = widen_i8(sc);
+        s.s16 = _mm256_cvtepi8_epi16(k3_scales(b + 96));
     }
     // Chunk c: half h = c/4, j = c%4: bits 2j..2j+1 of qs[32h + l], plus 4 if bit 4h+j of
     // hmask[l] is set.
@@ -166,9 +164,13 @@ void tile(const TileArgs& a) {
         for (int64_t sb = 0; sb < nsb; ++sb) {
             State st[R];
             for (int r = 0; r < R; ++r) Ty::prep(wr[r] + sb * Ty::kBytes, st[r]);
-            __m256i isum[R][Tt];
-            for (int r = 0; r < R; ++r)
-                for (int t = 0; t < Tt; ++t) isum[r][t] = _mm256_setzero_si256();
+            // Small blocks alternate two integer chains over chunks (latency of the
+            // multiply-accumulate); large ones have enough independent pairs.
+            constexpr int NI = R * Tt <= 2 ? 2 : 1;
+            __m256i isums[NI][R][Tt];
+            for (int u = 0; u < NI; ++u)
+                for (int r = 0; r < R; ++r)
+                    for (int t = 0; t < Tt; ++t) isums[u][r][t] = _mm256_setzero_si256();
             for (int c = 0; c < 8; ++c) {
                 __m256i q[R], s[R];
                 for (int r = 0; r < R; ++r) {
@@ -179,14 +181,15 @@ void tile(const TileArgs& a) {
                     const __m256i x = load256(xq[t] + sb * 256 + 32 * c);
                     for (int r = 0; r < R; ++r) {
                         const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q[r], x), s[r]);
-                        isum[r][t] = _mm256_add_epi32(isum[r][t], p);
+                        isums[c % NI][r][t] = _mm256_add_epi32(isums[c % NI][r][t], p);
                     }
                 }
             }
             for (int t = 0; t < Tt; ++t) {
                 const float d = dx[t][sb];
                 for (int r = 0; r < R; ++r) {
-                    __m256i is = isum[r][t];
+                    __m256i is = isums[0][r][t];
+                    if constexpr (NI == 2) is = _mm256_add_epi32(is, isums[1][r][t]);
                     if constexpr (Ty::kOffShift >= 0) {  // codes were q + off: remove Σ sc·off·bsum
                         const __m256i o = _mm256_madd_epi16(st[r].s16, load256(b16[t] + 16 * sb));
                         is = _mm256_sub_epi32(is, _mm256_slli_epi32(o, Ty::kOffShift));

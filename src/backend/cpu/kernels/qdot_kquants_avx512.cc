@@ -24,12 +24,20 @@ inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<co
 inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
 inline __m512i bcast256(const void* p) { return _mm512_broadcast_i64x4(load256(p)); }
 
-// vpermw index giving 128-bit lane L the group scale 4c + L (8 int16 pair sums per group).
-inline __m512i group_index(int c) {
-    alignas(64) int16_t idx[32];
-    for (int i = 0; i < 32; ++i) idx[i] = static_cast<int16_t>(4 * c + i / 8);
-    return _mm512_load_si512(idx);
+// vpermw index giving 128-bit lane L the group scale 4c + L (8 int16 pair sums per group);
+// compile-time tables, one per chunk.
+struct WordIndex {
+    alignas(64) int16_t v[32];
+};
+constexpr WordIndex make_group_index(int c) {
+    WordIndex r{};
+    for (int i = 0; i < 32; ++i) r.v[i] = static_cast<int16_t>(4 * c + i / 8);
+    return r;
 }
+inline constexpr WordIndex kGroupIndex[4] = {make_group_index(0), make_group_index(1), make_group_index(2),
+                                             make_group_index(3)};
+inline __m512i group_index(int c) { return _mm512_load_si512(kGroupIndex[c].v); }
+
 // Per-word shift counts: a for words 0..15 (elements 0..31), b for words 16..31.
 inline __m512i two_counts(int a, int b) {
     return _mm512_inserti64x4(_mm512_set1_epi16(static_cast<int16_t>(a)), _mm256_set1_epi16(static_cast<int16_t>(b)), 1);
@@ -115,9 +123,7 @@ struct Q3K {
     static void prep(const uint8_t* b, State& s) {
         s.b = b;
         s.d = avx2::fp16(b + 108);
-        alignas(16) int8_t sc[16];
-        avx2::k3_scales(b + 96, sc);
-        s.s16 = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(load128(sc)));
+        s.s16 = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(avx2::k3_scales(b + 96)));
     }
     // Chunk c: half h = c/2, j = 2(c%2) + i/32: bits 2j..2j+1 of qs[32h + i%32], plus 4 if
     // bit 4h + j of hmask[i%32] is set.
@@ -167,9 +173,13 @@ void tile(const TileArgs& a) {
         for (int64_t sb = 0; sb < nsb; ++sb) {
             State st[R];
             for (int r = 0; r < R; ++r) Ty::prep(wr[r] + sb * Ty::kBytes, st[r]);
-            __m512i isum[R][Tt];
-            for (int r = 0; r < R; ++r)
-                for (int t = 0; t < Tt; ++t) isum[r][t] = _mm512_setzero_si512();
+            // Small blocks alternate two integer chains over chunks (latency of the
+            // multiply-accumulate); large ones have enough independent pairs.
+            constexpr int NI = R * Tt <= 2 ? 2 : 1;
+            __m512i isums[NI][R][Tt];
+            for (int u = 0; u < NI; ++u)
+                for (int r = 0; r < R; ++r)
+                    for (int t = 0; t < Tt; ++t) isums[u][r][t] = _mm512_setzero_si512();
             for (int c = 0; c < 4; ++c) {
                 __m512i q[R], s[R];
                 for (int r = 0; r < R; ++r) {
@@ -179,7 +189,8 @@ void tile(const TileArgs& a) {
                 for (int t = 0; t < Tt; ++t) {
                     const __m512i x = _mm512_load_si512(xr[t] + sb * 256 + 64 * c);
                     for (int r = 0; r < R; ++r)
-                        isum[r][t] = _mm512_dpwssd_epi32(isum[r][t], _mm512_maddubs_epi16(q[r], x), s[r]);
+                        isums[c % NI][r][t] =
+                            _mm512_dpwssd_epi32(isums[c % NI][r][t], _mm512_maddubs_epi16(q[r], x), s[r]);
                 }
             }
             for (int t = 0; t < Tt; ++t) {
@@ -187,7 +198,8 @@ void tile(const TileArgs& a) {
                 const int16_t* b16 = reinterpret_cast<const int16_t*>(xr[t] + lay.bsum16) + 16 * sb;
                 const int16_t* b32 = reinterpret_cast<const int16_t*>(xr[t] + lay.bsum32) + 8 * sb;
                 for (int r = 0; r < R; ++r) {
-                    __m512i is = isum[r][t];
+                    __m512i is = isums[0][r][t];
+                    if constexpr (NI == 2) is = _mm512_add_epi32(is, isums[1][r][t]);
                     if constexpr (Ty::kOffShift >= 0) {  // codes were q + off: remove Σ sc·off·bsum
                         const __m256i o = _mm256_madd_epi16(_mm512_castsi512_si256(st[r].s16), load256(b16));
                         is = _mm512_sub_epi32(is, _mm512_zextsi256_si512(_mm256_slli_epi32(o, Ty::kOffShift)));

@@ -118,10 +118,14 @@ void tile(const TileArgs& a) {
             xs[t] = reinterpret_cast<const float*>(row + lay.xs);
         }
         const __m256i ones = _mm256_set1_epi16(1);
-        __m256 acc[R][Tt];
-        for (int r = 0; r < R; ++r)
-            for (int t = 0; t < Tt; ++t) acc[r][t] = _mm256_setzero_ps();
-        for (int64_t b = 0; b < nb; ++b) {
+        // A lone (row, token) pair alternates two accumulators over blocks: one FMA chain
+        // would be latency-bound.
+        constexpr int U = R * Tt == 1 ? 2 : 1;
+        __m256 accs[U][R][Tt];
+        for (int u = 0; u < U; ++u)
+            for (int r = 0; r < R; ++r)
+                for (int t = 0; t < Tt; ++t) accs[u][r][t] = _mm256_setzero_ps();
+        const auto step = [&](int64_t b, __m256 (&acc)[R][Tt]) {
             __m256i q[R];
             __m256 dw[R], mw[R];
             for (int r = 0; r < R; ++r) {
@@ -150,7 +154,15 @@ void tile(const TileArgs& a) {
                     if constexpr (Ty::kMin) acc[r][t] = _mm256_fmadd_ps(mw[r], s, acc[r][t]);
                 }
             }
-        }
+        };
+        int64_t b = 0;
+        for (; b + U <= nb; b += U)
+            for (int u = 0; u < U; ++u) step(b + u, accs[u]);
+        for (; b < nb; ++b) step(b, accs[0]);
+        __m256 (&acc)[R][Tt] = accs[0];
+        for (int u = 1; u < U; ++u)
+            for (int r = 0; r < R; ++r)
+                for (int t = 0; t < Tt; ++t) acc[r][t] = _mm256_add_ps(acc[r][t], accs[u][r][t]);
         for (int r = 0; r < R; ++r)
             for (int t = 0; t < Tt; ++t) a.y[(t0 + t) * a.y_stride + r0 + r] = hsum(acc[r][t]);
     });

@@ -70,21 +70,32 @@ void quantize_row(const float* x, uint8_t* dst, int64_t k) {
     }
 }
 
-// vpermw index: the 8 words at w0 into lanes 0 and 1, the 8 at w1 into lanes 2 and 3.
-inline __m512i code_index(int w0, int w1) {
-    alignas(64) int16_t idx[32];
+// vpermw indices, as compile-time tables (building them on the stack per call would cost a
+// store-forwarding stall each time).
+struct WordIndex {
+    alignas(64) int16_t v[32];
+};
+// The 8 words at w0 into 128-bit lanes 0 and 1, the 8 at w1 into lanes 2 and 3.
+constexpr WordIndex make_code_index(int w0, int w1) {
+    WordIndex r{};
     for (int i = 0; i < 8; ++i) {
-        idx[i] = idx[8 + i] = static_cast<int16_t>(w0 + i);
-        idx[16 + i] = idx[24 + i] = static_cast<int16_t>(w1 + i);
+        r.v[i] = r.v[8 + i] = static_cast<int16_t>(w0 + i);
+        r.v[16 + i] = r.v[24 + i] = static_cast<int16_t>(w1 + i);
     }
-    return _mm512_load_si512(idx);
+    return r;
 }
-// vpermw index: word w0 into words 0..7, w1 into 8..15 (for vcvtph2ps of the low 256 bits).
-inline __m512i scale_index(int w0, int w1) {
-    alignas(64) int16_t idx[32];
-    for (int i = 0; i < 32; ++i) idx[i] = static_cast<int16_t>(i < 8 ? w0 : w1);
-    return _mm512_load_si512(idx);
+// Word w0 into words 0..7, w1 into 8..31 (vcvtph2ps reads the low 16).
+constexpr WordIndex make_scale_index(int w0, int w1) {
+    WordIndex r{};
+    for (int i = 0; i < 32; ++i) r.v[i] = static_cast<int16_t>(i < 8 ? w0 : w1);
+    return r;
 }
+template <int kW0, int kW1>
+inline constexpr WordIndex kCodeIndex = make_code_index(kW0, kW1);
+template <int kW0, int kW1>
+inline constexpr WordIndex kScaleIndex = make_scale_index(kW0, kW1);
+
+inline __m512i load_index(const WordIndex& i) { return _mm512_load_si512(i.v); }
 
 inline __m512 spread_fp16(__m512i z, __m512i idx) {
     return _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(idx, z)));
@@ -110,15 +121,15 @@ struct Nibble {  // word offsets (within a block) of d, m, qh, qs; -1 when absen
     static void unpack(const uint8_t* p, __m512i* q, __m512* dw, __m512* mw) {
         constexpr int kW = kBlockBytes / 2;  // block 1 starts kW words in
         const __m512i z = _mm512_maskz_loadu_epi8(byte_mask(kTail ? kBlockBytes : 2 * kBlockBytes), p);
-        __m512i v = split_nibbles(_mm512_permutexvar_epi16(code_index(kWQS, kW + kWQS), z));
+        __m512i v = split_nibbles(_mm512_permutexvar_epi16(load_index(kCodeIndex<kWQS, kW + kWQS>), z));
         if constexpr (kWQH >= 0) {
             uint64_t bits = avx2::load_u32(p + 2 * kWQH);
             if constexpr (!kTail) bits |= static_cast<uint64_t>(avx2::load_u32(p + kBlockBytes + 2 * kWQH)) << 32;
             v = _mm512_mask_add_epi8(v, _cvtu64_mask64(bits), v, _mm512_set1_epi8(0x10));
         }
         *q = v;
-        *dw = spread_fp16(z, scale_index(kWD, kW + kWD));
-        if constexpr (kMin) *mw = spread_fp16(z, scale_index(kWM, kW + kWM));
+        *dw = spread_fp16(z, load_index(kScaleIndex<kWD, kW + kWD>));
+        if constexpr (kMin) *mw = spread_fp16(z, load_index(kScaleIndex<kWM, kW + kWM>));
     }
 };
 using Q4_0 = Nibble<0, -1, -1, 1, 18>;
@@ -137,7 +148,7 @@ struct Q8_0 {
                                  : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 36));
         *q = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), _mm512_set1_epi8(-128));
         const __m512i z = _mm512_maskz_loadu_epi8(byte_mask(kTail ? 34 : 64), p);  // d0 word 0, d1 word 17
-        *dw = spread_fp16(z, scale_index(0, 17));
+        *dw = spread_fp16(z, load_index(kScaleIndex<0, 17>));
     }
 };
 
@@ -150,10 +161,14 @@ void tile(const TileArgs& a) {
         for (int r = 0; r < R; ++r) wr[r] = a.w + (r0 + r) * a.w_stride;
         const uint8_t* xr[Tt];
         for (int t = 0; t < Tt; ++t) xr[t] = a.act + (t0 + t) * a.act_stride;
-        __m512 acc[R][Tt];
-        for (int r = 0; r < R; ++r)
-            for (int t = 0; t < Tt; ++t) acc[r][t] = _mm512_setzero_ps();
-        const auto step = [&]<bool kTail>(int64_t p) {
+        // A lone (row, token) pair alternates two accumulators over block pairs: one FMA
+        // chain would be latency-bound.
+        constexpr int U = R * Tt == 1 ? 2 : 1;
+        __m512 accs[U][R][Tt];
+        for (int u = 0; u < U; ++u)
+            for (int r = 0; r < R; ++r)
+                for (int t = 0; t < Tt; ++t) accs[u][r][t] = _mm512_setzero_ps();
+        const auto step = [&]<bool kTail>(int64_t p, __m512 (&acc)[R][Tt]) {
             __m512i q[R];
             __m512 dw[R], mw[R];
             for (int r = 0; r < R; ++r) Ty::template unpack<kTail>(wr[r] + 2 * p * Ty::kBytes, &q[r], &dw[r], &mw[r]);
@@ -173,8 +188,15 @@ void tile(const TileArgs& a) {
                 }
             }
         };
-        for (int64_t p = 0; p < nfull; ++p) step.template operator()<false>(p);
-        if (nb & 1) step.template operator()<true>(nfull);
+        int64_t p = 0;
+        for (; p + U <= nfull; p += U)
+            for (int u = 0; u < U; ++u) step.template operator()<false>(p + u, accs[u]);
+        for (; p < nfull; ++p) step.template operator()<false>(p, accs[0]);
+        if (nb & 1) step.template operator()<true>(nfull, accs[0]);
+        __m512 (&acc)[R][Tt] = accs[0];
+        for (int u = 1; u < U; ++u)
+            for (int r = 0; r < R; ++r)
+                for (int t = 0; t < Tt; ++t) acc[r][t] = _mm512_add_ps(acc[r][t], accs[u][r][t]);
         for (int r = 0; r < R; ++r)
             for (int t = 0; t < Tt; ++t) a.y[(t0 + t) * a.y_stride + r0 + r] = _mm512_reduce_add_ps(acc[r][t]);
     });
