@@ -16,6 +16,8 @@ Runner add_info(CLI::App& app);
 Runner add_devices(CLI::App& app);
 Runner add_convert(CLI::App& app);
 Runner add_bench(CLI::App& app);
+Runner add_run(CLI::App& app);
+Runner add_chat(CLI::App& app);
 
 // One clear line on stderr, exit code 1: the convention for every user-facing error.
 int fail(const std::string& message);
