@@ -7,8 +7,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
+
+#include "core/log.h"
 
 namespace unicorn::io {
 namespace {
@@ -16,33 +19,46 @@ namespace {
 constexpr int kMaxArrayDepth = 8;  // nested arrays: real files use none; bounds recursion
 // Smallest possible encodings, used to reject counts that cannot fit in the bytes left before
 // anything is allocated for them.
-constexpr uint64_t kMinKvBytes = 8 + 4 + 1;           // empty key, type, u8 value
+constexpr uint64_t kMinKvBytes = 8 + 4 + 1;              // empty key, type, u8 value
 constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 4 + 8;  // empty name, n_dims 0, type, offset
-constexpr uint64_t kMinArrayBytes = 4 + 8;             // nested array: elem type, count
+constexpr uint64_t kMinArrayBytes = 4 + 8;               // nested array: elem type, count
 
 // ggml types that exist but Unicorn cannot compute with, so the error can name them.
 const char* known_ggml_type_name(uint32_t id) {
     switch (id) {
-        case 16: return "IQ2_XXS";
-        case 17: return "IQ2_XS";
-        case 18: return "IQ3_XXS";
-        case 19: return "IQ1_S";
-        case 20: return "IQ4_NL";
-        case 21: return "IQ3_S";
-        case 22: return "IQ2_S";
-        case 23: return "IQ4_XS";
-        case 29: return "IQ1_M";
-        case 34: return "TQ1_0";
-        case 35: return "TQ2_0";
-        case 39: return "MXFP4";
-        default: return nullptr;
+        case 16:
+            return "IQ2_XXS";
+        case 17:
+            return "IQ2_XS";
+        case 18:
+            return "IQ3_XXS";
+        case 19:
+            return "IQ1_S";
+        case 20:
+            return "IQ4_NL";
+        case 21:
+            return "IQ3_S";
+        case 22:
+            return "IQ2_S";
+        case 23:
+            return "IQ4_XS";
+        case 29:
+            return "IQ1_M";
+        case 34:
+            return "TQ1_0";
+        case 35:
+            return "TQ2_0";
+        case 39:
+            return "MXFP4";
+        default:
+            return nullptr;
     }
 }
 
 // Bounds-checked little-endian reads over the file. A failed read records why; the caller
 // adds what it was reading, so messages are built only on the error path.
 class Cursor {
-public:
+  public:
     Cursor(const uint8_t* data, size_t size) : data_(data), size_(size) {}
 
     size_t pos() const { return pos_; }
@@ -68,8 +84,9 @@ public:
         uint64_t len = 0;
         if (!read(&len)) return false;
         if (len > remaining()) {
-            why_ = fmt::format("string length {} at byte {} is more than the {} bytes left in the file",
-                               len, at, remaining());
+            why_ = fmt::format(
+                "string length {} at byte {} is more than the {} bytes left in the file", len, at,
+                remaining());
             return false;
         }
         out->assign(reinterpret_cast<const char*>(data_ + pos_), len);
@@ -79,9 +96,10 @@ public:
 
     Status error(const std::string& what) const { return corrupt(why_ + ", reading " + what); }
 
-private:
+  private:
     bool truncated(uint64_t need) {
-        why_ = fmt::format("file truncated at byte {} (needs {} bytes, {} left)", pos_, need, remaining());
+        why_ = fmt::format("file truncated at byte {} (needs {} bytes, {} left)", pos_, need,
+                           remaining());
         return false;
     }
 
@@ -96,7 +114,7 @@ std::string key_ctx(const std::string& key) { return "metadata key '" + key + "'
 }  // namespace
 
 class GgufParser {
-public:
+  public:
     explicit GgufParser(std::shared_ptr<MappedFile> file)
         : c_(file->data(), file->size()), size_(file->size()) {
         f_.file_ = std::move(file);
@@ -107,7 +125,7 @@ public:
         return std::move(f_);
     }
 
-private:
+  private:
     Status parse_header();
     Status read_value(GgufType type, int depth, const std::string& key, GgufValue* out);
     Status read_array(int depth, const std::string& key, GgufValue* out);
@@ -127,9 +145,10 @@ Status GgufParser::parse_header() {
         // gguf-py writes the magic as the bytes "GGUF" in either byte order, but a file whose
         // magic was written as a host-order integer on a big-endian machine reads reversed.
         if (std::memcmp(magic, "FUGG", 4) == 0) return unsupported("big-endian GGUF not supported");
-        return corrupt(fmt::format("not a GGUF file (magic bytes {:02x} {:02x} {:02x} {:02x}, expected "
-                                   "\"GGUF\")",
-                                   magic[0], magic[1], magic[2], magic[3]));
+        return corrupt(
+            fmt::format("not a GGUF file (magic bytes {:02x} {:02x} {:02x} {:02x}, expected "
+                        "\"GGUF\")",
+                        magic[0], magic[1], magic[2], magic[3]));
     }
 
     uint32_t version = 0;
@@ -139,11 +158,13 @@ Status GgufParser::parse_header() {
         // 0x03000000. ggml uses the same "low half zero" heuristic.
         const uint32_t swapped = __builtin_bswap32(version);
         if ((version & 0xffff) == 0 && swapped >= 1 && swapped <= 3) {
-            return unsupported(fmt::format("big-endian GGUF not supported (version field 0x{:08x})", version));
+            return unsupported(
+                fmt::format("big-endian GGUF not supported (version field 0x{:08x})", version));
         }
         if (version == 1) {
-            return unsupported("GGUF version 1 is not supported (obsolete 32-bit layout); re-convert the "
-                               "model with a current llama.cpp");
+            return unsupported(
+                "GGUF version 1 is not supported (obsolete 32-bit layout); re-convert the "
+                "model with a current llama.cpp");
         }
         return unsupported(fmt::format("unknown GGUF version {} (supported: 2, 3)", version));
     }
@@ -154,10 +175,12 @@ Status GgufParser::parse_header() {
     if (!c_.read(&n_tensors)) return c_.error("the tensor count");
     if (!c_.read(&n_kv)) return c_.error("the metadata count");
     if (n_tensors > c_.remaining() / kMinTensorInfoBytes) {
-        return corrupt(fmt::format("tensor count {} cannot fit in a file of {} bytes", n_tensors, size_));
+        return corrupt(
+            fmt::format("tensor count {} cannot fit in a file of {} bytes", n_tensors, size_));
     }
     if (n_kv > (c_.remaining() - n_tensors * kMinTensorInfoBytes) / kMinKvBytes) {
-        return corrupt(fmt::format("metadata count {} cannot fit in a file of {} bytes", n_kv, size_));
+        return corrupt(
+            fmt::format("metadata count {} cannot fit in a file of {} bytes", n_kv, size_));
     }
 
     f_.kv_.reserve(n_kv);
@@ -167,7 +190,8 @@ Status GgufParser::parse_header() {
         uint32_t type_id = 0;
         if (!c_.read(&type_id)) return c_.error("the type of " + key_ctx(key));
         const auto type = gguf_type_from_id(type_id);
-        if (!type) return corrupt(fmt::format("{} has unknown value type {}", key_ctx(key), type_id));
+        if (!type)
+            return corrupt(fmt::format("{} has unknown value type {}", key_ctx(key), type_id));
         GgufValue value;
         UNI_RETURN_IF_ERROR(read_value(*type, 0, key, &value));
         if (!f_.kv_index_.emplace(key, f_.kv_.size()).second) {
@@ -203,32 +227,37 @@ Status GgufParser::read_value(GgufType type, int depth, const std::string& key, 
 
 Status GgufParser::read_array(int depth, const std::string& key, GgufValue* out) {
     if (depth >= kMaxArrayDepth) {
-        return corrupt(fmt::format("{}: arrays nested more than {} deep", key_ctx(key), kMaxArrayDepth));
+        return corrupt(
+            fmt::format("{}: arrays nested more than {} deep", key_ctx(key), kMaxArrayDepth));
     }
     uint32_t elem_id = 0;
     uint64_t count = 0;
     if (!c_.read(&elem_id)) return c_.error("the element type of " + key_ctx(key));
     if (!c_.read(&count)) return c_.error("the array length of " + key_ctx(key));
     const auto elem = gguf_type_from_id(elem_id);
-    if (!elem) return corrupt(fmt::format("{}: array has unknown element type {}", key_ctx(key), elem_id));
+    if (!elem)
+        return corrupt(fmt::format("{}: array has unknown element type {}", key_ctx(key), elem_id));
 
     const uint64_t min_size = *elem == GgufType::kString  ? sizeof(uint64_t)
                               : *elem == GgufType::kArray ? kMinArrayBytes
                                                           : gguf_scalar_size(*elem);
     if (count > c_.remaining() / min_size) {
-        return corrupt(fmt::format("{}: array count {} of {} cannot fit in the {} bytes left in the file",
-                                   key_ctx(key), count, gguf_type_name(*elem), c_.remaining()));
+        return corrupt(
+            fmt::format("{}: array count {} of {} cannot fit in the {} bytes left in the file",
+                        key_ctx(key), count, gguf_type_name(*elem), c_.remaining()));
     }
 
     if (*elem == GgufType::kString) {
         std::vector<std::string> strings(count);
         for (uint64_t i = 0; i < count; ++i) {
-            if (!c_.read_string(&strings[i])) return c_.error(fmt::format("element {} of {}", i, key_ctx(key)));
+            if (!c_.read_string(&strings[i]))
+                return c_.error(fmt::format("element {} of {}", i, key_ctx(key)));
         }
         *out = GgufValue::string_array(std::move(strings));
     } else if (*elem == GgufType::kArray) {
         std::vector<GgufValue> arrays(count);
-        for (uint64_t i = 0; i < count; ++i) UNI_RETURN_IF_ERROR(read_array(depth + 1, key, &arrays[i]));
+        for (uint64_t i = 0; i < count; ++i)
+            UNI_RETURN_IF_ERROR(read_array(depth + 1, key, &arrays[i]));
         *out = GgufValue::array_of(GgufType::kArray, std::move(arrays));
     } else {
         // Booleans other than 0/1 are accepted as true: ggml does not reject them either.
@@ -261,7 +290,8 @@ Status GgufParser::read_tensor_info(uint64_t index) {
     uint32_t n_dims = 0;
     if (!c_.read(&n_dims)) return c_.error("the dimension count of " + what);
     if (n_dims > static_cast<uint32_t>(Shape::kMaxDims)) {
-        return corrupt(fmt::format("{} has {} dimensions (at most {})", what, n_dims, Shape::kMaxDims));
+        return corrupt(
+            fmt::format("{} has {} dimensions (at most {})", what, n_dims, Shape::kMaxDims));
     }
     uint64_t ne[Shape::kMaxDims] = {1, 1, 1, 1};
     for (uint32_t j = 0; j < n_dims; ++j) {
@@ -274,8 +304,8 @@ Status GgufParser::read_tensor_info(uint64_t index) {
     const auto dtype = dtype_from_ggml_id(type_id);
     if (!dtype) {
         if (const char* name = known_ggml_type_name(type_id)) {
-            return unsupported(fmt::format("{} has ggml type {} ({}), which Unicorn does not support",
-                                           what, name, type_id));
+            return unsupported(fmt::format(
+                "{} has ggml type {} ({}), which Unicorn does not support", what, name, type_id));
         }
         return unsupported(fmt::format("{} has unknown ggml type {}", what, type_id));
     }
@@ -293,22 +323,23 @@ Status GgufParser::read_tensor_info(uint64_t index) {
     const auto row = static_cast<int64_t>(ne[0]);
     const int64_t block = dtype_block_size(info.dtype);
     if (row % block != 0) {
-        return corrupt(fmt::format("{} ({}): row length {} is not a multiple of the block size {}", what,
-                                   dtype_name(info.dtype), row, block));
+        return corrupt(fmt::format("{} ({}): row length {} is not a multiple of the block size {}",
+                                   what, dtype_name(info.dtype), row, block));
     }
     const uint64_t rows = row == 0 ? 0 : static_cast<uint64_t>(numel / row);
     const uint64_t row_bytes = static_cast<uint64_t>(row / block) * dtype_block_bytes(info.dtype);
     uint64_t nbytes = 0;
     if (__builtin_mul_overflow(rows, row_bytes, &nbytes) || nbytes > size_) {
-        return corrupt(fmt::format("{} needs more bytes ({} rows of {}) than the file has ({})", what, rows,
-                                   row_bytes, size_));
+        return corrupt(fmt::format("{} needs more bytes ({} rows of {}) than the file has ({})",
+                                   what, rows, row_bytes, size_));
     }
     info.nbytes = nbytes;
     if (info.offset % f_.alignment_ != 0) {
-        return corrupt(fmt::format("{} offset {} is not a multiple of the alignment {}", what, info.offset,
-                                   f_.alignment_));
+        return corrupt(fmt::format("{} offset {} is not a multiple of the alignment {}", what,
+                                   info.offset, f_.alignment_));
     }
-    for (int j = static_cast<int>(n_dims) - 1; j >= 0; --j) info.shape.push_back(static_cast<int64_t>(ne[j]));
+    for (int j = static_cast<int>(n_dims) - 1; j >= 0; --j)
+        info.shape.push_back(static_cast<int64_t>(ne[j]));
 
     if (!f_.tensor_index_.emplace(info.name, f_.tensors_.size()).second) {
         return corrupt(fmt::format("duplicate tensor name '{}'", info.name));
@@ -331,9 +362,10 @@ Status GgufParser::place_tensors() {
         const unsigned __int128 begin = static_cast<unsigned __int128>(data_offset) + t.offset;
         const unsigned __int128 end = begin + t.nbytes;
         if (end > size_) {
-            return corrupt(fmt::format("tensor '{}' (offset {}, {} bytes) extends past the end of the file "
-                                       "({} bytes)",
-                                       t.name, t.offset, t.nbytes, size_));
+            return corrupt(
+                fmt::format("tensor '{}' (offset {}, {} bytes) extends past the end of the file "
+                            "({} bytes)",
+                            t.name, t.offset, t.nbytes, size_));
         }
         t.data = f_.file_->data() + static_cast<size_t>(begin);
         if (t.nbytes > 0) order.push_back(i);
@@ -345,8 +377,9 @@ Status GgufParser::place_tensors() {
         const GgufTensorInfo& prev = f_.tensors_[order[k - 1]];
         const GgufTensorInfo& cur = f_.tensors_[order[k]];
         if (prev.offset + prev.nbytes > cur.offset) {
-            return corrupt(fmt::format("tensors '{}' (offset {}, {} bytes) and '{}' (offset {}) overlap",
-                                       prev.name, prev.offset, prev.nbytes, cur.name, cur.offset));
+            return corrupt(
+                fmt::format("tensors '{}' (offset {}, {} bytes) and '{}' (offset {}) overlap",
+                            prev.name, prev.offset, prev.nbytes, cur.name, cur.offset));
         }
     }
     return ok_status();
@@ -387,7 +420,8 @@ namespace {
 template <typename T>
 Result<T> narrow(const Result<uint64_t>& r) {
     if (!r.ok()) return r.status();
-    if (*r > std::numeric_limits<T>::max()) return out_of_range(fmt::format("value {} does not fit in {}-bit", *r, sizeof(T) * 8));
+    if (*r > std::numeric_limits<T>::max())
+        return out_of_range(fmt::format("value {} does not fit in {}-bit", *r, sizeof(T) * 8));
     return static_cast<T>(*r);
 }
 
@@ -413,7 +447,8 @@ Result<float> to_f32(const Result<double>& r) {
 template <typename T>
 Result<T> with_key(const GgufFile& f, const std::string& key, Result<T> r) {
     if (r.ok()) return r;
-    return Status(r.status().code(), fmt::format("{}: metadata key '{}': {}", f.path(), key, r.status().message()));
+    return Status(r.status().code(),
+                  fmt::format("{}: metadata key '{}': {}", f.path(), key, r.status().message()));
 }
 
 }  // namespace
@@ -480,7 +515,9 @@ Result<std::vector<T>> map_array(const GgufValue& v, Fn&& convert) {
     out.reserve(v.size());
     for (size_t i = 0; i < v.size(); ++i) {
         Result<T> r = convert(v.at(i));
-        if (!r.ok()) return Status(r.status().code(), fmt::format("element {}: {}", i, r.status().message()));
+        if (!r.ok())
+            return Status(r.status().code(),
+                          fmt::format("element {}: {}", i, r.status().message()));
         out.push_back(*r);
     }
     return out;
@@ -490,17 +527,20 @@ Result<std::vector<T>> map_array(const GgufValue& v, Fn&& convert) {
 
 Result<std::vector<int32_t>> GgufFile::get_i32_array(const std::string& key) const {
     UNI_ASSIGN_OR_RETURN(const GgufValue* v, require(key));
-    return with_key(*this, key,
-                    map_array<int32_t>(*v, [](const GgufValue& e) { return narrow<int32_t>(e.as_i64()); }));
+    return with_key(*this, key, map_array<int32_t>(*v, [](const GgufValue& e) {
+        return narrow<int32_t>(e.as_i64());
+    }));
 }
 Result<std::vector<uint32_t>> GgufFile::get_u32_array(const std::string& key) const {
     UNI_ASSIGN_OR_RETURN(const GgufValue* v, require(key));
-    return with_key(*this, key,
-                    map_array<uint32_t>(*v, [](const GgufValue& e) { return narrow<uint32_t>(e.as_u64()); }));
+    return with_key(*this, key, map_array<uint32_t>(*v, [](const GgufValue& e) {
+        return narrow<uint32_t>(e.as_u64());
+    }));
 }
 Result<std::vector<float>> GgufFile::get_f32_array(const std::string& key) const {
     UNI_ASSIGN_OR_RETURN(const GgufValue* v, require(key));
-    return with_key(*this, key, map_array<float>(*v, [](const GgufValue& e) { return to_f32(e.as_f64()); }));
+    return with_key(*this, key,
+                    map_array<float>(*v, [](const GgufValue& e) { return to_f32(e.as_f64()); }));
 }
 Result<std::vector<std::string>> GgufFile::get_string_array(const std::string& key) const {
     UNI_ASSIGN_OR_RETURN(const GgufValue* v, require(key));
@@ -514,8 +554,9 @@ Result<std::vector<uint32_t>> GgufFile::get_u32_per_layer(const std::string& key
         return std::vector<uint32_t>(n, x);
     }
     if (v->size() != n) {
-        return corrupt(fmt::format("{}: metadata key '{}' has {} elements, expected {} (one per layer)", path(),
-                                   key, v->size(), n));
+        return corrupt(
+            fmt::format("{}: metadata key '{}' has {} elements, expected {} (one per layer)",
+                        path(), key, v->size(), n));
     }
     return get_u32_array(key);
 }
@@ -532,6 +573,19 @@ Result<Tensor> GgufFile::tensor_view(const std::string& name) const {
 }
 
 Tensor GgufFile::view(const GgufTensorInfo& info) const {
+    // Kernels load plain types as whole elements and quantized blocks through their fp16
+    // scales, so they may assume that much alignment. A file written with general.alignment
+    // 1 or 2 can break it; such a tensor is copied once into aligned memory instead.
+    const size_t need = !dtype_is_quantized(info.dtype) ? dtype_block_bytes(info.dtype)
+                        : info.dtype == DType::kQ8_K    ? 4  // float scale
+                                                        : 2;
+    if (reinterpret_cast<uintptr_t>(info.data) % need != 0) {
+        log_warn("{}: tensor '{}' is not {}-byte aligned (general.alignment {}); copying it",
+                 path(), info.name, need, alignment_);
+        Tensor t = Tensor::empty(info.dtype, info.shape);
+        if (info.nbytes > 0) std::memcpy(t.data(), info.data, info.nbytes);
+        return t;
+    }
     // The mapping is read-only; Tensor's data pointer is non-const only because Tensor also
     // describes writable buffers. Weight tensors are never written.
     return Tensor::view_owned(info.dtype, info.shape, const_cast<void*>(info.data), file_);

@@ -57,7 +57,7 @@ struct GgufArray;
 // One metadata value: a scalar, a string, or an array (of scalars, strings or arrays).
 // Copies are cheap: array storage is shared and immutable.
 class GgufValue {
-public:
+  public:
     GgufValue() = default;  // u8 0
 
     static GgufValue u8(uint8_t v);
@@ -119,7 +119,7 @@ public:
     // prefixes that; array elements carry no type id of their own).
     void encode(std::vector<uint8_t>& out) const;
 
-private:
+  private:
     GgufType type_ = GgufType::kU8;
     uint64_t bits_ = 0;  // integers and bool: the value (signed ones as two's complement)
     double float_ = 0;   // f32 (exactly widened) and f64
@@ -147,7 +147,7 @@ struct GgufTensorInfo {
 };
 
 class GgufFile {
-public:
+  public:
     static Result<GgufFile> open(const std::string& path);
     static Result<GgufFile> parse(std::shared_ptr<MappedFile> file);
     // In-memory bytes (fuzzers, tests).
@@ -196,11 +196,13 @@ public:
     // Tensors in file order.
     const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
     const GgufTensorInfo* tensor(const std::string& name) const;  // nullptr when absent
-    // A view of the tensor's bytes that keeps the mapping alive. not_found when absent.
+    // A view of the tensor's bytes that keeps the mapping alive (or, for a tensor not aligned
+    // to its element size — only possible with general.alignment < 4 — an aligned copy).
+    // not_found when absent.
     Result<Tensor> tensor_view(const std::string& name) const;
     Tensor view(const GgufTensorInfo& info) const;
 
-private:
+  private:
     friend class GgufParser;
     GgufFile() = default;
 
@@ -222,17 +224,28 @@ private:
 namespace detail {
 template <typename T>
 constexpr GgufType gguf_type_of() {
-    if constexpr (std::is_same_v<T, uint8_t>) return GgufType::kU8;
-    else if constexpr (std::is_same_v<T, int8_t>) return GgufType::kI8;
-    else if constexpr (std::is_same_v<T, uint16_t>) return GgufType::kU16;
-    else if constexpr (std::is_same_v<T, int16_t>) return GgufType::kI16;
-    else if constexpr (std::is_same_v<T, uint32_t>) return GgufType::kU32;
-    else if constexpr (std::is_same_v<T, int32_t>) return GgufType::kI32;
-    else if constexpr (std::is_same_v<T, float>) return GgufType::kF32;
-    else if constexpr (std::is_same_v<T, uint64_t>) return GgufType::kU64;
-    else if constexpr (std::is_same_v<T, int64_t>) return GgufType::kI64;
-    else if constexpr (std::is_same_v<T, double>) return GgufType::kF64;
-    else static_assert(sizeof(T) == 0, "no GGUF type for this C++ type");
+    if constexpr (std::is_same_v<T, uint8_t>)
+        return GgufType::kU8;
+    else if constexpr (std::is_same_v<T, int8_t>)
+        return GgufType::kI8;
+    else if constexpr (std::is_same_v<T, uint16_t>)
+        return GgufType::kU16;
+    else if constexpr (std::is_same_v<T, int16_t>)
+        return GgufType::kI16;
+    else if constexpr (std::is_same_v<T, uint32_t>)
+        return GgufType::kU32;
+    else if constexpr (std::is_same_v<T, int32_t>)
+        return GgufType::kI32;
+    else if constexpr (std::is_same_v<T, float>)
+        return GgufType::kF32;
+    else if constexpr (std::is_same_v<T, uint64_t>)
+        return GgufType::kU64;
+    else if constexpr (std::is_same_v<T, int64_t>)
+        return GgufType::kI64;
+    else if constexpr (std::is_same_v<T, double>)
+        return GgufType::kF64;
+    else
+        static_assert(sizeof(T) == 0, "no GGUF type for this C++ type");
 }
 }  // namespace detail
 

@@ -16,19 +16,32 @@ static_assert(std::endian::native == std::endian::little,
 
 const char* gguf_type_name(GgufType type) {
     switch (type) {
-        case GgufType::kU8: return "u8";
-        case GgufType::kI8: return "i8";
-        case GgufType::kU16: return "u16";
-        case GgufType::kI16: return "i16";
-        case GgufType::kU32: return "u32";
-        case GgufType::kI32: return "i32";
-        case GgufType::kF32: return "f32";
-        case GgufType::kBool: return "bool";
-        case GgufType::kString: return "string";
-        case GgufType::kArray: return "array";
-        case GgufType::kU64: return "u64";
-        case GgufType::kI64: return "i64";
-        case GgufType::kF64: return "f64";
+        case GgufType::kU8:
+            return "u8";
+        case GgufType::kI8:
+            return "i8";
+        case GgufType::kU16:
+            return "u16";
+        case GgufType::kI16:
+            return "i16";
+        case GgufType::kU32:
+            return "u32";
+        case GgufType::kI32:
+            return "i32";
+        case GgufType::kF32:
+            return "f32";
+        case GgufType::kBool:
+            return "bool";
+        case GgufType::kString:
+            return "string";
+        case GgufType::kArray:
+            return "array";
+        case GgufType::kU64:
+            return "u64";
+        case GgufType::kI64:
+            return "i64";
+        case GgufType::kF64:
+            return "f64";
     }
     return "?";
 }
@@ -42,17 +55,22 @@ size_t gguf_scalar_size(GgufType type) {
     switch (type) {
         case GgufType::kU8:
         case GgufType::kI8:
-        case GgufType::kBool: return 1;
+        case GgufType::kBool:
+            return 1;
         case GgufType::kU16:
-        case GgufType::kI16: return 2;
+        case GgufType::kI16:
+            return 2;
         case GgufType::kU32:
         case GgufType::kI32:
-        case GgufType::kF32: return 4;
+        case GgufType::kF32:
+            return 4;
         case GgufType::kU64:
         case GgufType::kI64:
-        case GgufType::kF64: return 8;
+        case GgufType::kF64:
+            return 8;
         case GgufType::kString:
-        case GgufType::kArray: return 0;
+        case GgufType::kArray:
+            return 0;
     }
     return 0;
 }
@@ -78,19 +96,31 @@ T load(const uint8_t* p) {
 GgufValue GgufValue::from_bytes(GgufType type, const void* bytes) {
     const auto* p = static_cast<const uint8_t*>(bytes);
     switch (type) {
-        case GgufType::kU8: return GgufValue::u8(load<uint8_t>(p));
-        case GgufType::kI8: return GgufValue::i8(load<int8_t>(p));
-        case GgufType::kU16: return GgufValue::u16(load<uint16_t>(p));
-        case GgufType::kI16: return GgufValue::i16(load<int16_t>(p));
-        case GgufType::kU32: return GgufValue::u32(load<uint32_t>(p));
-        case GgufType::kI32: return GgufValue::i32(load<int32_t>(p));
-        case GgufType::kF32: return GgufValue::f32(load<float>(p));
-        case GgufType::kBool: return GgufValue::boolean(load<uint8_t>(p) != 0);
-        case GgufType::kU64: return GgufValue::u64(load<uint64_t>(p));
-        case GgufType::kI64: return GgufValue::i64(load<int64_t>(p));
-        case GgufType::kF64: return GgufValue::f64(load<double>(p));
+        case GgufType::kU8:
+            return GgufValue::u8(load<uint8_t>(p));
+        case GgufType::kI8:
+            return GgufValue::i8(load<int8_t>(p));
+        case GgufType::kU16:
+            return GgufValue::u16(load<uint16_t>(p));
+        case GgufType::kI16:
+            return GgufValue::i16(load<int16_t>(p));
+        case GgufType::kU32:
+            return GgufValue::u32(load<uint32_t>(p));
+        case GgufType::kI32:
+            return GgufValue::i32(load<int32_t>(p));
+        case GgufType::kF32:
+            return GgufValue::f32(load<float>(p));
+        case GgufType::kBool:
+            return GgufValue::boolean(load<uint8_t>(p) != 0);
+        case GgufType::kU64:
+            return GgufValue::u64(load<uint64_t>(p));
+        case GgufType::kI64:
+            return GgufValue::i64(load<int64_t>(p));
+        case GgufType::kF64:
+            return GgufValue::f64(load<double>(p));
         case GgufType::kString:
-        case GgufType::kArray: break;
+        case GgufType::kArray:
+            break;
     }
     UNI_CHECK_MSG(false, "GgufValue::from_bytes of {}", gguf_type_name(type));
     return {};
@@ -122,10 +152,14 @@ std::string quote(const std::string& s, size_t max_chars = 64) {
 
 std::string value_text(const GgufValue& v, size_t max_elems) {
     switch (v.type()) {
-        case GgufType::kF32: return fmt::format("{}", static_cast<float>(*v.as_f64()));
-        case GgufType::kF64: return fmt::format("{}", *v.as_f64());
-        case GgufType::kBool: return *v.as_bool() ? "true" : "false";
-        case GgufType::kString: return quote(*v.as_string());
+        case GgufType::kF32:
+            return fmt::format("{}", static_cast<float>(*v.as_f64()));
+        case GgufType::kF64:
+            return fmt::format("{}", *v.as_f64());
+        case GgufType::kBool:
+            return *v.as_bool() ? "true" : "false";
+        case GgufType::kString:
+            return quote(*v.as_string());
         case GgufType::kArray: {
             std::string s = "[";
             for (size_t i = 0; i < v.size(); ++i) {
@@ -273,7 +307,9 @@ Result<uint64_t> GgufValue::as_u64() const {
     if (is_unsigned_type(type_)) return bits_;
     if (is_signed_type(type_)) {
         const auto v = static_cast<int64_t>(bits_);
-        if (v < 0) return out_of_range(fmt::format("negative value {} where an unsigned integer is expected", v));
+        if (v < 0)
+            return out_of_range(
+                fmt::format("negative value {} where an unsigned integer is expected", v));
         return static_cast<uint64_t>(v);
     }
     if (is_float()) {
@@ -296,8 +332,8 @@ Result<int64_t> GgufValue::as_i64() const {
         return static_cast<int64_t>(bits_);
     }
     if (is_float()) {
-        if (!std::isfinite(float_) || float_ != std::floor(float_) || float_ < -9223372036854775808.0 ||
-            float_ >= 9223372036854775808.0) {
+        if (!std::isfinite(float_) || float_ != std::floor(float_) ||
+            float_ < -9223372036854775808.0 || float_ >= 9223372036854775808.0) {
             return corrupt(fmt::format("{} is not an integer", to_string()));
         }
         return static_cast<int64_t>(float_);
@@ -329,8 +365,10 @@ size_t GgufValue::size() const { return array_ ? array_->count : 0; }
 GgufValue GgufValue::at(size_t i) const {
     UNI_CHECK_MSG(array_ && i < array_->count, "GgufValue::at({}) of {}", i, to_string(2));
     switch (array_->elem_type) {
-        case GgufType::kString: return string(array_->strings[i]);
-        case GgufType::kArray: return array_->arrays[i];
+        case GgufType::kString:
+            return string(array_->strings[i]);
+        case GgufType::kArray:
+            return array_->arrays[i];
         default:
             return from_bytes(array_->elem_type,
                               array_->raw.data() + i * gguf_scalar_size(array_->elem_type));
@@ -350,7 +388,9 @@ Result<std::vector<T>> convert_array(const GgufValue& v, Fn&& convert) {
     out.reserve(v.size());
     for (size_t i = 0; i < v.size(); ++i) {
         auto r = convert(v.at(i));
-        if (!r.ok()) return Status(r.status().code(), fmt::format("element {}: {}", i, r.status().message()));
+        if (!r.ok())
+            return Status(r.status().code(),
+                          fmt::format("element {}: {}", i, r.status().message()));
         out.push_back(std::move(r).value());
     }
     return out;
@@ -387,7 +427,9 @@ void GgufValue::encode(std::vector<uint8_t>& out) const {
             put(&f, 4);
             return;
         }
-        case GgufType::kF64: put(&float_, 8); return;
+        case GgufType::kF64:
+            put(&float_, 8);
+            return;
         case GgufType::kString: {
             const uint64_t n = str_.size();
             put(&n, 8);

@@ -42,27 +42,30 @@ void GgufWriter::set(const std::string& key, GgufValue value) {
 Status GgufWriter::check_tensor(const std::string& name, DType dtype, const Shape& shape,
                                 size_t nbytes) const {
     if (name.empty() || name.size() > kMaxTensorName) {
-        return invalid_argument(fmt::format("tensor name '{}' must be 1 to {} bytes", name, kMaxTensorName));
+        return invalid_argument(
+            fmt::format("tensor name '{}' must be 1 to {} bytes", name, kMaxTensorName));
     }
-    if (tensor_index_.count(name) != 0) return invalid_argument(fmt::format("duplicate tensor '{}'", name));
+    if (tensor_index_.count(name) != 0)
+        return invalid_argument(fmt::format("duplicate tensor '{}'", name));
     const int64_t row = shape.rank() == 0 ? 1 : shape.dim(-1);
     if (row % dtype_block_size(dtype) != 0) {
-        return invalid_argument(fmt::format("tensor '{}' ({} {}): row length {} is not a multiple of the "
-                                            "block size {}",
-                                            name, dtype_name(dtype), shape.to_string(), row,
-                                            dtype_block_size(dtype)));
+        return invalid_argument(
+            fmt::format("tensor '{}' ({} {}): row length {} is not a multiple of the "
+                        "block size {}",
+                        name, dtype_name(dtype), shape.to_string(), row, dtype_block_size(dtype)));
     }
     const size_t rows = row == 0 ? 0 : static_cast<size_t>(shape.numel() / row);
     const size_t expected = rows * dtype_row_bytes(dtype, row);
     if (expected != nbytes) {
         return invalid_argument(fmt::format("tensor '{}' ({} {}) needs {} bytes, given {}", name,
-                                            dtype_name(dtype), shape.to_string(), expected, nbytes));
+                                            dtype_name(dtype), shape.to_string(), expected,
+                                            nbytes));
     }
     return ok_status();
 }
 
-Status GgufWriter::add_tensor(const std::string& name, DType dtype, const Shape& shape, const void* data,
-                              size_t nbytes) {
+Status GgufWriter::add_tensor(const std::string& name, DType dtype, const Shape& shape,
+                              const void* data, size_t nbytes) {
     UNI_RETURN_IF_ERROR(check_tensor(name, dtype, shape, nbytes));
     const auto* p = static_cast<const uint8_t*>(data);
     auto bytes = std::make_shared<std::vector<uint8_t>>(p, p + nbytes);
@@ -73,12 +76,14 @@ Status GgufWriter::add_tensor(const std::string& name, DType dtype, const Shape&
 
 Status GgufWriter::add_tensor(const std::string& name, const Tensor& tensor) {
     if (!tensor.contiguous() && tensor.rows() > 1) {
-        return invalid_argument(fmt::format("tensor '{}' is a strided view; GGUF stores contiguous rows", name));
+        return invalid_argument(
+            fmt::format("tensor '{}' is a strided view; GGUF stores contiguous rows", name));
     }
     const size_t nbytes = static_cast<size_t>(tensor.rows()) * tensor.row_bytes();
     UNI_RETURN_IF_ERROR(check_tensor(name, tensor.dtype(), tensor.shape(), nbytes));
     tensor_index_.emplace(name, tensors_.size());
-    tensors_.push_back({name, tensor.dtype(), tensor.shape(), tensor.data(), nbytes, tensor.owner()});
+    tensors_.push_back(
+        {name, tensor.dtype(), tensor.shape(), tensor.data(), nbytes, tensor.owner()});
     return ok_status();
 }
 
@@ -87,7 +92,8 @@ Result<uint32_t> GgufWriter::alignment() const {
     if (it == kv_index_.end()) return kGgufDefaultAlignment;
     const GgufValue& v = kv_[it->second].second;
     if (v.type() != GgufType::kU32) {
-        return invalid_argument(fmt::format("general.alignment must be u32, found {}", v.to_string()));
+        return invalid_argument(
+            fmt::format("general.alignment must be u32, found {}", v.to_string()));
     }
     const uint64_t a = *v.as_u64();
     if (a == 0 || (a & (a - 1)) != 0) {
@@ -96,7 +102,8 @@ Result<uint32_t> GgufWriter::alignment() const {
     return static_cast<uint32_t>(a);
 }
 
-Status GgufWriter::encode_header(std::vector<uint8_t>* header, std::vector<uint64_t>* offsets) const {
+Status GgufWriter::encode_header(std::vector<uint8_t>* header,
+                                 std::vector<uint64_t>* offsets) const {
     UNI_ASSIGN_OR_RETURN(const uint32_t align, alignment());
     std::vector<uint8_t>& out = *header;
     out.insert(out.end(), {'G', 'G', 'U', 'F'});
@@ -113,7 +120,8 @@ Status GgufWriter::encode_header(std::vector<uint8_t>* header, std::vector<uint6
     for (const PendingTensor& t : tensors_) {
         put_string(out, t.name);
         put<uint32_t>(out, static_cast<uint32_t>(t.shape.rank()));
-        for (int j = t.shape.rank() - 1; j >= 0; --j) put<uint64_t>(out, static_cast<uint64_t>(t.shape[j]));
+        for (int j = t.shape.rank() - 1; j >= 0; --j)
+            put<uint64_t>(out, static_cast<uint64_t>(t.shape[j]));
         put<uint32_t>(out, static_cast<uint32_t>(t.dtype));
         put<uint64_t>(out, offset);
         offsets->push_back(offset);
@@ -143,7 +151,8 @@ Status GgufWriter::write(const std::string& path) const {
 
     const std::string tmp = path + ".tmp";
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (f == nullptr) return io_error(fmt::format("cannot create '{}': {}", tmp, std::strerror(errno)));
+    if (f == nullptr)
+        return io_error(fmt::format("cannot create '{}': {}", tmp, std::strerror(errno)));
 
     // Any failure below removes the partial file and reports the first error.
     auto fail = [&](const std::string& what) {
@@ -152,17 +161,20 @@ Status GgufWriter::write(const std::string& path) const {
         std::remove(tmp.c_str());
         return io_error(msg);
     };
-    if (std::fwrite(header.data(), 1, header.size(), f) != header.size()) return fail("cannot write");
+    if (std::fwrite(header.data(), 1, header.size(), f) != header.size())
+        return fail("cannot write");
     uint64_t written = 0;  // bytes of the data section so far
     static const uint8_t kZeros[256] = {};
     for (size_t i = 0; i < tensors_.size(); ++i) {
         while (written < offsets[i]) {
-            const size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof(kZeros), offsets[i] - written));
+            const size_t n =
+                static_cast<size_t>(std::min<uint64_t>(sizeof(kZeros), offsets[i] - written));
             if (std::fwrite(kZeros, 1, n, f) != n) return fail("cannot write");
             written += n;
         }
         const PendingTensor& t = tensors_[i];
-        if (t.nbytes > 0 && std::fwrite(t.data, 1, t.nbytes, f) != t.nbytes) return fail("cannot write");
+        if (t.nbytes > 0 && std::fwrite(t.data, 1, t.nbytes, f) != t.nbytes)
+            return fail("cannot write");
         written += t.nbytes;
     }
     if (std::fflush(f) != 0) return fail("cannot write");
@@ -173,7 +185,8 @@ Status GgufWriter::write(const std::string& path) const {
         return io_error(msg);
     }
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        const std::string msg = fmt::format("cannot rename '{}' to '{}': {}", tmp, path, std::strerror(errno));
+        const std::string msg =
+            fmt::format("cannot rename '{}' to '{}': {}", tmp, path, std::strerror(errno));
         std::remove(tmp.c_str());
         return io_error(msg);
     }

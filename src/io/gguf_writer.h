@@ -20,7 +20,7 @@
 namespace unicorn::io {
 
 class GgufWriter {
-public:
+  public:
     // Alignment of the data section and of every tensor (a power of two; checked by write()).
     // Stored as the `general.alignment` u32 key, the single place the reader looks.
     void set_alignment(uint32_t alignment);
@@ -38,7 +38,9 @@ public:
     void set_f32(const std::string& key, float v) { set(key, GgufValue::f32(v)); }
     void set_f64(const std::string& key, double v) { set(key, GgufValue::f64(v)); }
     void set_bool(const std::string& key, bool v) { set(key, GgufValue::boolean(v)); }
-    void set_string(const std::string& key, std::string v) { set(key, GgufValue::string(std::move(v))); }
+    void set_string(const std::string& key, std::string v) {
+        set(key, GgufValue::string(std::move(v)));
+    }
     template <typename T>
     void set_array(const std::string& key, const std::vector<T>& elems) {
         set(key, GgufValue::array(elems));
@@ -63,7 +65,7 @@ public:
     // write never leaves a truncated file under the real name. io_error when the OS refuses.
     Status write(const std::string& path) const;
 
-private:
+  private:
     struct PendingTensor {
         std::string name;
         DType dtype;
@@ -73,7 +75,8 @@ private:
         std::shared_ptr<void> owner;  // the copied bytes, or the viewed tensor's owner
     };
 
-    Status check_tensor(const std::string& name, DType dtype, const Shape& shape, size_t nbytes) const;
+    Status check_tensor(const std::string& name, DType dtype, const Shape& shape,
+                        size_t nbytes) const;
     Result<uint32_t> alignment() const;
     // Header, metadata and tensor infos, padded to the alignment; tensor i's data goes at
     // header.size() + offsets[i].

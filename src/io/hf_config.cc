@@ -37,8 +37,10 @@ Found lookup(const json& root, const std::string& key) {
     return {nullptr, key};
 }
 
-Status type_error(const std::string& source, const std::string& name, const char* expected, const json& v) {
-    return corrupt(fmt::format("{}: '{}' must be {}, found {}", source, name, expected, detail::describe_json(v)));
+Status type_error(const std::string& source, const std::string& name, const char* expected,
+                  const json& v) {
+    return corrupt(fmt::format("{}: '{}' must be {}, found {}", source, name, expected,
+                               detail::describe_json(v)));
 }
 
 // JSON number → int64, accepting integral floats; nullopt if it is not one.
@@ -51,7 +53,8 @@ std::optional<int64_t> as_int(const json& v) {
     if (v.is_number_integer()) return v.get<int64_t>();
     if (v.is_number_float()) {
         const double d = v.get<double>();
-        if (std::isfinite(d) && d == std::floor(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+        if (std::isfinite(d) && d == std::floor(d) && d >= -9223372036854775808.0 &&
+            d < 9223372036854775808.0) {
             return static_cast<int64_t>(d);
         }
     }
@@ -69,13 +72,15 @@ Result<HfConfig> HfConfig::load(const std::string& path) {
         if (!fs::exists(file, ec)) return not_found(fmt::format("no config.json in '{}'", path));
     }
     UNI_ASSIGN_OR_RETURN(auto mapped, MappedFile::open(file));
-    return parse(std::string_view(reinterpret_cast<const char*>(mapped->data()), mapped->size()), file);
+    return parse(std::string_view(reinterpret_cast<const char*>(mapped->data()), mapped->size()),
+                 file);
 }
 
 Result<HfConfig> HfConfig::parse(std::string_view json_text, const std::string& source) {
     UNI_ASSIGN_OR_RETURN(json root, detail::parse_json(json_text, source));
-    if (!root.is_object()) return corrupt(fmt::format("{}: expected a JSON object, found {}", source,
-                                                      detail::describe_json(root)));
+    if (!root.is_object())
+        return corrupt(fmt::format("{}: expected a JSON object, found {}", source,
+                                   detail::describe_json(root)));
     HfConfig c;
     c.impl_ = std::make_shared<const Impl>(Impl{std::move(root), source});
     return c;
@@ -88,7 +93,9 @@ bool HfConfig::has_text_config() const {
     return it != impl_->root.end() && it->is_object();
 }
 
-bool HfConfig::has(const std::string& key) const { return lookup(impl_->root, key).value != nullptr; }
+bool HfConfig::has(const std::string& key) const {
+    return lookup(impl_->root, key).value != nullptr;
+}
 
 namespace {
 Status missing(const std::string& source, const std::string& key) {
@@ -137,7 +144,9 @@ Result<std::vector<int64_t>> HfConfig::get_int_list(const std::string& key) cons
     std::vector<int64_t> out;
     for (size_t i = 0; i < f.value->size(); ++i) {
         const auto v = as_int((*f.value)[i]);
-        if (!v) return type_error(source(), fmt::format("{}[{}]", f.name, i), "an integer", (*f.value)[i]);
+        if (!v)
+            return type_error(source(), fmt::format("{}[{}]", f.name, i), "an integer",
+                              (*f.value)[i]);
         out.push_back(*v);
     }
     return out;
@@ -148,8 +157,8 @@ Result<std::vector<int64_t>> HfConfig::get_int_list(const std::string& key, size
     const Found f = lookup(impl_->root, key);
     if (!f.value->is_array()) return std::vector<int64_t>(n, v[0]);
     if (v.size() != n) {
-        return corrupt(fmt::format("{}: '{}' has {} entries, expected {} (one per layer)", source(), f.name,
-                                   v.size(), n));
+        return corrupt(fmt::format("{}: '{}' has {} entries, expected {} (one per layer)", source(),
+                                   f.name, v.size(), n));
     }
     return v;
 }
@@ -161,7 +170,8 @@ Result<std::vector<double>> HfConfig::get_double_list(const std::string& key) co
     std::vector<double> out;
     for (size_t i = 0; i < f.value->size(); ++i) {
         const json& e = (*f.value)[i];
-        if (!e.is_number()) return type_error(source(), fmt::format("{}[{}]", f.name, i), "a number", e);
+        if (!e.is_number())
+            return type_error(source(), fmt::format("{}[{}]", f.name, i), "a number", e);
         out.push_back(e.get<double>());
     }
     return out;
@@ -174,7 +184,8 @@ Result<std::vector<std::string>> HfConfig::get_string_list(const std::string& ke
     std::vector<std::string> out;
     for (size_t i = 0; i < f.value->size(); ++i) {
         const json& e = (*f.value)[i];
-        if (!e.is_string()) return type_error(source(), fmt::format("{}[{}]", f.name, i), "a string", e);
+        if (!e.is_string())
+            return type_error(source(), fmt::format("{}[{}]", f.name, i), "a string", e);
         out.push_back(e.get<std::string>());
     }
     return out;
@@ -214,8 +225,8 @@ std::string HfConfig::model_type() const {
 namespace {
 
 // Reads one number field of a RoPE dict into *out (left alone when absent or null).
-Status read_number(const std::string& source, const json& dict, const std::string& where, const char* key,
-                   double* out) {
+Status read_number(const std::string& source, const json& dict, const std::string& where,
+                   const char* key, double* out) {
     auto it = dict.find(key);
     if (it == dict.end() || it->is_null()) return ok_status();
     if (!it->is_number()) return type_error(source, where + "." + key, "a number", *it);
@@ -225,7 +236,8 @@ Status read_number(const std::string& source, const json& dict, const std::strin
 
 // The scaling fields shared by `rope_scaling` and `rope_parameters` dicts. Older configs
 // spell the type "type", newer ones "rope_type".
-Status read_scaling(const std::string& source, const json& dict, const std::string& where, RopeParams* p) {
+Status read_scaling(const std::string& source, const json& dict, const std::string& where,
+                    RopeParams* p) {
     for (const char* type_key : {"rope_type", "type"}) {
         auto it = dict.find(type_key);
         if (it == dict.end() || it->is_null()) continue;
@@ -240,19 +252,22 @@ Status read_scaling(const std::string& source, const json& dict, const std::stri
     if (it != dict.end() && !it->is_null()) {
         const auto v = as_int(*it);
         if (!v || *v < 0) {
-            return type_error(source, where + ".original_max_position_embeddings", "a non-negative integer", *it);
+            return type_error(source, where + ".original_max_position_embeddings",
+                              "a non-negative integer", *it);
         }
         p->original_max_position_embeddings = *v;
     }
     if (!std::isfinite(p->factor) || p->factor <= 0) {
-        return corrupt(fmt::format("{}: '{}.factor' must be positive, found {}", source, where, p->factor));
+        return corrupt(
+            fmt::format("{}: '{}.factor' must be positive, found {}", source, where, p->factor));
     }
     return ok_status();
 }
 
 Status check_theta(const std::string& source, const std::string& where, double theta) {
     if (!std::isfinite(theta) || theta <= 0) {
-        return corrupt(fmt::format("{}: '{}' must be a positive number, found {}", source, where, theta));
+        return corrupt(
+            fmt::format("{}: '{}' must be a positive number, found {}", source, where, theta));
     }
     return ok_status();
 }
@@ -268,8 +283,8 @@ Result<std::optional<RopeParams>> HfConfig::find_rope_params(const std::string& 
     if (rp.value != nullptr) {
         if (!rp.value->is_object()) return type_error(src, rp.name, "an object", *rp.value);
         // Keyed by layer type when it holds no RoPE field of its own and every entry is a dict.
-        bool keyed = !rp.value->empty() && !rp.value->contains("rope_theta") && !rp.value->contains("rope_type") &&
-                     !rp.value->contains("type");
+        bool keyed = !rp.value->empty() && !rp.value->contains("rope_theta") &&
+                     !rp.value->contains("rope_type") && !rp.value->contains("type");
         for (const auto& [k, v] : rp.value->items()) keyed = keyed && v.is_object();
 
         const json* dict = rp.value;
@@ -284,11 +299,13 @@ Result<std::optional<RopeParams>> HfConfig::find_rope_params(const std::string& 
         RopeParams p;
         auto theta = dict->find("rope_theta");
         if (theta != dict->end() && !theta->is_null()) {
-            if (!theta->is_number()) return type_error(src, where + ".rope_theta", "a number", *theta);
+            if (!theta->is_number())
+                return type_error(src, where + ".rope_theta", "a number", *theta);
             p.theta = theta->get<double>();
         } else if (top_theta.value != nullptr) {
             // Some 5.x configs keep rope_theta beside rope_parameters rather than inside it.
-            if (!top_theta.value->is_number()) return type_error(src, top_theta.name, "a number", *top_theta.value);
+            if (!top_theta.value->is_number())
+                return type_error(src, top_theta.name, "a number", *top_theta.value);
             p.theta = top_theta.value->get<double>();
         } else {
             return corrupt(fmt::format("{}: '{}' has no 'rope_theta'", src, where));
@@ -312,15 +329,18 @@ Result<std::optional<RopeParams>> HfConfig::find_rope_params(const std::string& 
 
     const Found scaling = lookup(root, "rope_scaling");
     if (top_theta.value == nullptr) {
-        if (scaling.value != nullptr) return corrupt(fmt::format("{}: has '{}' but no 'rope_theta'", src, scaling.name));
+        if (scaling.value != nullptr)
+            return corrupt(fmt::format("{}: has '{}' but no 'rope_theta'", src, scaling.name));
         return std::optional<RopeParams>();
     }
-    if (!top_theta.value->is_number()) return type_error(src, top_theta.name, "a number", *top_theta.value);
+    if (!top_theta.value->is_number())
+        return type_error(src, top_theta.name, "a number", *top_theta.value);
     RopeParams p;
     p.theta = top_theta.value->get<double>();
     UNI_RETURN_IF_ERROR(check_theta(src, top_theta.name, p.theta));
     if (scaling.value != nullptr) {
-        if (!scaling.value->is_object()) return type_error(src, scaling.name, "an object", *scaling.value);
+        if (!scaling.value->is_object())
+            return type_error(src, scaling.name, "an object", *scaling.value);
         UNI_RETURN_IF_ERROR(read_scaling(src, *scaling.value, scaling.name, &p));
     }
     return std::optional<RopeParams>(p);
@@ -329,8 +349,9 @@ Result<std::optional<RopeParams>> HfConfig::find_rope_params(const std::string& 
 Result<RopeParams> HfConfig::rope_params(const std::string& layer_type) const {
     UNI_ASSIGN_OR_RETURN(std::optional<RopeParams> p, find_rope_params(layer_type));
     if (!p) {
-        return not_found(fmt::format("{}: no RoPE parameters for {} layers", source(),
-                                     layer_type.empty() ? std::string("the model's") : "'" + layer_type + "'"));
+        return not_found(
+            fmt::format("{}: no RoPE parameters for {} layers", source(),
+                        layer_type.empty() ? std::string("the model's") : "'" + layer_type + "'"));
     }
     return *p;
 }

@@ -26,17 +26,18 @@ struct RopeParams {
     double theta = 10000.0;
     std::string type = "default";
     double factor = 1.0;
-    double low_freq_factor = 1.0;   // llama3
-    double high_freq_factor = 4.0;  // llama3
+    double low_freq_factor = 1.0;                  // llama3
+    double high_freq_factor = 4.0;                 // llama3
     int64_t original_max_position_embeddings = 0;  // llama3 / yarn; 0 when absent
 };
 
 class HfConfig {
-public:
+  public:
     // `path` is a checkpoint folder (reads its config.json) or a JSON file.
     static Result<HfConfig> load(const std::string& path);
     // `source` names the text in error messages.
-    static Result<HfConfig> parse(std::string_view json_text, const std::string& source = "config.json");
+    static Result<HfConfig> parse(std::string_view json_text,
+                                  const std::string& source = "config.json");
 
     const std::string& source() const;
     bool has_text_config() const;
@@ -86,7 +87,7 @@ public:
     // As find_rope_params, with not_found instead of nullopt.
     Result<RopeParams> rope_params(const std::string& layer_type) const;
 
-private:
+  private:
     HfConfig() = default;
     struct Impl;
     std::shared_ptr<const Impl> impl_;

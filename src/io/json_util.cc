@@ -53,7 +53,8 @@ std::string describe_json(const nlohmann::json& value) {
     if (value.is_object()) return "object";
     if (value.is_null()) return "null";
     // A scalar: dump() is not recursive. Long strings are cut to keep messages one line.
-    std::string text = value.dump(-1, ' ', /*ensure_ascii=*/true, nlohmann::json::error_handler_t::replace);
+    std::string text =
+        value.dump(-1, ' ', /*ensure_ascii=*/true, nlohmann::json::error_handler_t::replace);
     if (text.size() > 80) text = text.substr(0, 77) + "...";
     return fmt::format("{} {}", value.type_name(), text);
 }

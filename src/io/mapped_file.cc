@@ -34,7 +34,8 @@ Result<std::shared_ptr<MappedFile>> MappedFile::open(const std::string& path) {
 
     struct stat st {};
     if (::fstat(fd, &st) != 0) return io_error("cannot stat '" + path + "': " + errno_text(errno));
-    if (S_ISDIR(st.st_mode)) return invalid_argument("'" + path + "' is a directory, expected a file");
+    if (S_ISDIR(st.st_mode))
+        return invalid_argument("'" + path + "' is a directory, expected a file");
     if (!S_ISREG(st.st_mode)) return invalid_argument("'" + path + "' is not a regular file");
     if (st.st_size == 0) return corrupt("'" + path + "' is empty (0 bytes)");
 
@@ -53,8 +54,8 @@ Result<std::shared_ptr<MappedFile>> MappedFile::open(const std::string& path) {
     return f;
 }
 
-std::shared_ptr<MappedFile> MappedFile::from_buffer(std::shared_ptr<const std::vector<uint8_t>> bytes,
-                                                    std::string name) {
+std::shared_ptr<MappedFile> MappedFile::from_buffer(
+    std::shared_ptr<const std::vector<uint8_t>> bytes, std::string name) {
     std::shared_ptr<MappedFile> f(new MappedFile());
     f->data_ = bytes ? bytes->data() : nullptr;
     f->size_ = bytes ? bytes->size() : 0;

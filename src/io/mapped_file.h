@@ -14,7 +14,7 @@
 namespace unicorn::io {
 
 class MappedFile {
-public:
+  public:
     // mmaps `path` read-only (PROT_READ, MAP_PRIVATE). Errors: not_found for a missing file,
     // invalid_argument for a directory or other non-regular file, corrupt for an empty file
     // (no format we read can be 0 bytes), io_error when the OS refuses to open or map it.
@@ -23,8 +23,8 @@ public:
     // A MappedFile over bytes already in memory (fuzzers, tests, files built in-process).
     // `name` stands in for the path in error messages. An empty buffer is allowed here: the
     // parsers report it as truncated, which is what a fuzzer wants to exercise.
-    static std::shared_ptr<MappedFile> from_buffer(std::shared_ptr<const std::vector<uint8_t>> bytes,
-                                                   std::string name = "<memory>");
+    static std::shared_ptr<MappedFile> from_buffer(
+        std::shared_ptr<const std::vector<uint8_t>> bytes, std::string name = "<memory>");
 
     MappedFile(const MappedFile&) = delete;
     MappedFile& operator=(const MappedFile&) = delete;
@@ -34,13 +34,13 @@ public:
     size_t size() const { return size_; }
     const std::string& path() const { return path_; }
 
-private:
+  private:
     MappedFile() = default;
 
     const uint8_t* data_ = nullptr;
     size_t size_ = 0;
     std::string path_;
-    bool mmapped_ = false;                             // munmap on destruction
+    bool mmapped_ = false;                                // munmap on destruction
     std::shared_ptr<const std::vector<uint8_t>> buffer_;  // from_buffer's bytes
 };
 

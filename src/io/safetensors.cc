@@ -14,17 +14,17 @@ namespace unicorn::io {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 using detail::parse_json;
+using nlohmann::json;
 
 // Bits per element of every dtype the safetensors library defines (Dtype in safetensors/src/
 // tensor.rs), so offsets can be checked even for tensors Unicorn will not use. 0 = unknown.
 int dtype_bits(const std::string& name) {
     static const std::map<std::string, int> kBits = {
-        {"BOOL", 8},     {"U8", 8},       {"I8", 8},       {"F8_E5M2", 8}, {"F8_E4M3", 8},
-        {"F8_E8M0", 8},  {"I16", 16},     {"U16", 16},     {"F16", 16},    {"BF16", 16},
-        {"I32", 32},     {"U32", 32},     {"F32", 32},     {"I64", 64},    {"U64", 64},
-        {"F64", 64},     {"C64", 64},     {"F4", 4},       {"F6_E2M3", 6}, {"F6_E3M2", 6},
+        {"BOOL", 8},    {"U8", 8},   {"I8", 8},   {"F8_E5M2", 8}, {"F8_E4M3", 8},
+        {"F8_E8M0", 8}, {"I16", 16}, {"U16", 16}, {"F16", 16},    {"BF16", 16},
+        {"I32", 32},    {"U32", 32}, {"F32", 32}, {"I64", 64},    {"U64", 64},
+        {"F64", 64},    {"C64", 64}, {"F4", 4},   {"F6_E2M3", 6}, {"F6_E3M2", 6},
     };
     auto it = kBits.find(name);
     return it == kBits.end() ? 0 : it->second;
@@ -38,16 +38,19 @@ std::optional<DType> supported_dtype(const std::string& name) {
 }
 
 // One header entry → info; offsets are checked against the data section size.
-Status parse_entry(const std::string& name, const json& e, uint64_t data_size, SafetensorsTensorInfo* info) {
+Status parse_entry(const std::string& name, const json& e, uint64_t data_size,
+                   SafetensorsTensorInfo* info) {
     const std::string what = "tensor '" + name + "'";
     if (!e.is_object()) return corrupt(fmt::format("{}: header entry must be an object", what));
     auto dtype = e.find("dtype");
     auto shape = e.find("shape");
     auto offsets = e.find("data_offsets");
-    if (dtype == e.end() || !dtype->is_string()) return corrupt(fmt::format("{}: 'dtype' must be a string", what));
-    if (shape == e.end() || !shape->is_array()) return corrupt(fmt::format("{}: 'shape' must be an array", what));
-    if (offsets == e.end() || !offsets->is_array() || offsets->size() != 2 || !(*offsets)[0].is_number_unsigned() ||
-        !(*offsets)[1].is_number_unsigned()) {
+    if (dtype == e.end() || !dtype->is_string())
+        return corrupt(fmt::format("{}: 'dtype' must be a string", what));
+    if (shape == e.end() || !shape->is_array())
+        return corrupt(fmt::format("{}: 'shape' must be an array", what));
+    if (offsets == e.end() || !offsets->is_array() || offsets->size() != 2 ||
+        !(*offsets)[0].is_number_unsigned() || !(*offsets)[1].is_number_unsigned()) {
         return corrupt(fmt::format("{}: 'data_offsets' must be two non-negative integers", what));
     }
 
@@ -55,7 +58,8 @@ Status parse_entry(const std::string& name, const json& e, uint64_t data_size, S
     info->dtype_name = dtype->get<std::string>();
     uint64_t numel = 1;
     for (const json& d : *shape) {
-        if (!d.is_number_unsigned()) return corrupt(fmt::format("{}: shape entries must be non-negative integers", what));
+        if (!d.is_number_unsigned())
+            return corrupt(fmt::format("{}: shape entries must be non-negative integers", what));
         const auto n = d.get<uint64_t>();
         if (n > static_cast<uint64_t>(INT64_MAX) || __builtin_mul_overflow(numel, n, &numel) ||
             numel > static_cast<uint64_t>(INT64_MAX)) {
@@ -66,8 +70,8 @@ Status parse_entry(const std::string& name, const json& e, uint64_t data_size, S
     info->begin = (*offsets)[0].get<uint64_t>();
     info->end = (*offsets)[1].get<uint64_t>();
     if (info->begin > info->end || info->end > data_size) {
-        return corrupt(fmt::format("{}: data_offsets [{}, {}] are outside the {}-byte data section", what,
-                                   info->begin, info->end, data_size));
+        return corrupt(fmt::format("{}: data_offsets [{}, {}] are outside the {}-byte data section",
+                                   what, info->begin, info->end, data_size));
     }
 
     const int bits = dtype_bits(info->dtype_name);
@@ -75,20 +79,22 @@ Status parse_entry(const std::string& name, const json& e, uint64_t data_size, S
         uint64_t total_bits = 0;
         if (__builtin_mul_overflow(numel, static_cast<uint64_t>(bits), &total_bits) ||
             total_bits / 8 != info->end - info->begin || total_bits % 8 != 0) {
-            return corrupt(fmt::format("{} ({} with {} elements) needs {} bytes, but data_offsets [{}, {}] "
-                                       "span {}",
-                                       what, info->dtype_name, numel, total_bits / 8, info->begin, info->end,
-                                       info->end - info->begin));
+            return corrupt(
+                fmt::format("{} ({} with {} elements) needs {} bytes, but data_offsets [{}, {}] "
+                            "span {}",
+                            what, info->dtype_name, numel, total_bits / 8, info->begin, info->end,
+                            info->end - info->begin));
         }
     }
 
     info->dtype = supported_dtype(info->dtype_name);
     if (!info->dtype) {
-        info->unsupported_reason = fmt::format("{} has dtype {}; Unicorn reads F32, F16 and BF16 safetensors",
-                                               what, info->dtype_name);
+        info->unsupported_reason = fmt::format(
+            "{} has dtype {}; Unicorn reads F32, F16 and BF16 safetensors", what, info->dtype_name);
     } else if (info->dims.size() > static_cast<size_t>(Shape::kMaxDims)) {
-        info->unsupported_reason = fmt::format("{} has {} dimensions; Unicorn tensors have at most {}", what,
-                                               info->dims.size(), Shape::kMaxDims);
+        info->unsupported_reason =
+            fmt::format("{} has {} dimensions; Unicorn tensors have at most {}", what,
+                        info->dims.size(), Shape::kMaxDims);
     } else {
         for (int64_t d : info->dims) info->shape.push_back(d);
     }
@@ -98,27 +104,30 @@ Status parse_entry(const std::string& name, const json& e, uint64_t data_size, S
 }  // namespace
 
 class SafetensorsParser {
-public:
+  public:
     static Result<SafetensorsFile> parse(std::shared_ptr<MappedFile> file) {
         SafetensorsFile f;
         f.file_ = std::move(file);
         const uint8_t* data = f.file_->data();
         const size_t size = f.file_->size();
-        if (size < 8) return corrupt(fmt::format("file of {} bytes is too small for a safetensors header", size));
+        if (size < 8)
+            return corrupt(
+                fmt::format("file of {} bytes is too small for a safetensors header", size));
         uint64_t header_len = 0;
         std::memcpy(&header_len, data, 8);
         if (header_len > kSafetensorsMaxHeaderBytes) {
-            return corrupt(fmt::format("header length {} exceeds the safetensors limit of {} bytes", header_len,
-                                       kSafetensorsMaxHeaderBytes));
+            return corrupt(fmt::format("header length {} exceeds the safetensors limit of {} bytes",
+                                       header_len, kSafetensorsMaxHeaderBytes));
         }
         if (header_len > size - 8) {
-            return corrupt(fmt::format("header length {} is larger than the {} bytes after it", header_len,
-                                       size - 8));
+            return corrupt(fmt::format("header length {} is larger than the {} bytes after it",
+                                       header_len, size - 8));
         }
         const std::string_view text(reinterpret_cast<const char*>(data + 8), header_len);
         // The reference library requires the header to start with '{' (and pads it with
         // spaces); checking first gives a clear message for files that are not safetensors.
-        if (text.empty() || text[0] != '{') return corrupt("header does not start with '{' (not a safetensors file?)");
+        if (text.empty() || text[0] != '{')
+            return corrupt("header does not start with '{' (not a safetensors file?)");
         UNI_ASSIGN_OR_RETURN(json header, parse_json(text, "header"));
         if (!header.is_object()) return corrupt("header is not a JSON object");
 
@@ -140,8 +149,9 @@ public:
             const SafetensorsTensorInfo& t = f.tensors_[i];
             if (t.end == t.begin) continue;  // empty tensors take no bytes
             if (prev != nullptr && prev->end > t.begin) {
-                return corrupt(fmt::format("tensors '{}' [{}, {}] and '{}' [{}, {}] overlap", prev->name, prev->begin,
-                                           prev->end, t.name, t.begin, t.end));
+                return corrupt(fmt::format("tensors '{}' [{}, {}] and '{}' [{}, {}] overlap",
+                                           prev->name, prev->begin, prev->end, t.name, t.begin,
+                                           t.end));
             }
             prev = &t;
         }
@@ -168,7 +178,8 @@ Result<SafetensorsFile> SafetensorsFile::parse(std::shared_ptr<MappedFile> file)
     }
 }
 
-Result<SafetensorsFile> SafetensorsFile::parse_bytes(std::shared_ptr<const std::vector<uint8_t>> bytes) {
+Result<SafetensorsFile> SafetensorsFile::parse_bytes(
+    std::shared_ptr<const std::vector<uint8_t>> bytes) {
     return parse(MappedFile::from_buffer(std::move(bytes)));
 }
 
@@ -184,7 +195,8 @@ Result<Tensor> SafetensorsFile::tensor_view(const std::string& name) const {
 }
 
 Result<Tensor> SafetensorsFile::view(const SafetensorsTensorInfo& info) const {
-    if (!info.unsupported_reason.empty()) return unsupported(fmt::format("{}: {}", path(), info.unsupported_reason));
+    if (!info.unsupported_reason.empty())
+        return unsupported(fmt::format("{}: {}", path(), info.unsupported_reason));
     const size_t elem = dtype_block_bytes(*info.dtype);
     if (reinterpret_cast<uintptr_t>(info.data) % elem == 0) {
         // Read-only mapping; see GgufFile::view.
@@ -201,28 +213,31 @@ Result<Tensor> SafetensorsFile::view(const SafetensorsTensorInfo& info) const {
 // ---------------------------------------------------------------------------------------
 // Index and multi-file checkpoints
 
-Result<std::vector<std::pair<std::string, std::string>>> parse_safetensors_index(std::string_view json_text,
-                                                                                const std::string& source) {
+Result<std::vector<std::pair<std::string, std::string>>> parse_safetensors_index(
+    std::string_view json_text, const std::string& source) {
     try {
         auto parsed = parse_json(json_text, source);
         if (!parsed.ok()) return parsed.status();
         const json& j = *parsed;
         if (!j.is_object()) return corrupt(source + ": not a JSON object");
         auto map = j.find("weight_map");
-        if (map == j.end() || !map->is_object()) return corrupt(source + ": 'weight_map' must be an object");
+        if (map == j.end() || !map->is_object())
+            return corrupt(source + ": 'weight_map' must be an object");
         std::vector<std::pair<std::string, std::string>> out;
         for (auto it = map->begin(); it != map->end(); ++it) {
             if (!it.value().is_string()) {
-                return corrupt(fmt::format("{}: weight_map entry '{}' must be a file name", source, it.key()));
+                return corrupt(
+                    fmt::format("{}: weight_map entry '{}' must be a file name", source, it.key()));
             }
             const std::string shard = it.value().get<std::string>();
             const fs::path p(shard);
             bool escapes = shard.empty() || p.is_absolute();
             for (const auto& part : p) escapes = escapes || part == "..";
             if (escapes) {
-                return corrupt(fmt::format("{}: weight_map entry '{}' names shard '{}', which is not a file in the "
-                                           "checkpoint folder",
-                                           source, it.key(), shard));
+                return corrupt(fmt::format(
+                    "{}: weight_map entry '{}' names shard '{}', which is not a file in the "
+                    "checkpoint folder",
+                    source, it.key(), shard));
             }
             out.emplace_back(it.key(), shard);
         }
@@ -251,7 +266,8 @@ Result<SafetensorsModel> SafetensorsModel::open(const std::string& path) {
     m.path_ = path;
     std::error_code ec;
     const fs::file_status st = fs::status(path, ec);
-    if (ec || !fs::exists(st)) return not_found(fmt::format("'{}': no such file or directory", path));
+    if (ec || !fs::exists(st))
+        return not_found(fmt::format("'{}': no such file or directory", path));
 
     fs::path index_path;
     std::vector<fs::path> singles;
@@ -267,7 +283,8 @@ Result<SafetensorsModel> SafetensorsModel::open(const std::string& path) {
             }
             if (ec) return io_error(fmt::format("cannot list '{}': {}", path, ec.message()));
             std::sort(singles.begin(), singles.end());
-            if (singles.empty()) return not_found(fmt::format("no .safetensors files in '{}'", path));
+            if (singles.empty())
+                return not_found(fmt::format("no .safetensors files in '{}'", path));
         }
     } else if (fs::path(path).extension() == ".json") {
         index_path = path;
@@ -284,7 +301,8 @@ Result<SafetensorsModel> SafetensorsModel::open(const std::string& path) {
     }
 
     UNI_ASSIGN_OR_RETURN(auto index_file, MappedFile::open(index_path.string()));
-    const std::string_view text(reinterpret_cast<const char*>(index_file->data()), index_file->size());
+    const std::string_view text(reinterpret_cast<const char*>(index_file->data()),
+                                index_file->size());
     UNI_ASSIGN_OR_RETURN(auto weight_map, parse_safetensors_index(text, index_path.string()));
     const fs::path dir = index_path.parent_path();
     std::map<std::string, size_t> shard_file;  // shard name → index in files_
@@ -292,7 +310,8 @@ Result<SafetensorsModel> SafetensorsModel::open(const std::string& path) {
         if (shard_file.count(shard) != 0) continue;
         auto f = SafetensorsFile::open((dir / shard).string());
         if (!f.ok()) {
-            return f.status().with_context(fmt::format("{} lists shard '{}'", index_path.string(), shard));
+            return f.status().with_context(
+                fmt::format("{} lists shard '{}'", index_path.string(), shard));
         }
         shard_file[shard] = m.files_.size();
         // Shards may repeat a tensor; the weight_map below says which copy counts.
@@ -327,7 +346,8 @@ const SafetensorsTensorInfo* SafetensorsModel::tensor(const std::string& name) c
 
 Result<Tensor> SafetensorsModel::tensor_view(const std::string& name) const {
     auto it = index_.find(name);
-    if (it == index_.end()) return not_found(fmt::format("tensor '{}' not found in {}", name, path_));
+    if (it == index_.end())
+        return not_found(fmt::format("tensor '{}' not found in {}", name, path_));
     const SafetensorsFile& f = files_[it->second.first];
     return f.view(f.tensors()[it->second.second]);
 }

@@ -34,13 +34,13 @@ inline constexpr uint64_t kSafetensorsMaxHeaderBytes = 100'000'000;
 
 struct SafetensorsTensorInfo {
     std::string name;
-    std::string dtype_name;       // as written: "BF16", "I64", ...
-    std::optional<DType> dtype;   // F32, F16 or BF16; nullopt for any other dtype
-    std::vector<int64_t> dims;    // PyTorch order, any rank
-    Shape shape;                  // dims, when rank <= 4
-    uint64_t begin = 0;           // data_offsets, relative to the data section
+    std::string dtype_name;      // as written: "BF16", "I64", ...
+    std::optional<DType> dtype;  // F32, F16 or BF16; nullopt for any other dtype
+    std::vector<int64_t> dims;   // PyTorch order, any rank
+    Shape shape;                 // dims, when rank <= 4
+    uint64_t begin = 0;          // data_offsets, relative to the data section
     uint64_t end = 0;
-    const void* data = nullptr;   // inside the mapping; end - begin valid bytes
+    const void* data = nullptr;  // inside the mapping; end - begin valid bytes
     // Empty when a view can be made; otherwise why not ("dtype I64 is not supported ...").
     std::string unsupported_reason;
 
@@ -48,7 +48,7 @@ struct SafetensorsTensorInfo {
 };
 
 class SafetensorsFile {
-public:
+  public:
     static Result<SafetensorsFile> open(const std::string& path);
     static Result<SafetensorsFile> parse(std::shared_ptr<MappedFile> file);
     static Result<SafetensorsFile> parse_bytes(std::shared_ptr<const std::vector<uint8_t>> bytes);
@@ -62,7 +62,7 @@ public:
     Result<Tensor> tensor_view(const std::string& name) const;
     Result<Tensor> view(const SafetensorsTensorInfo& info) const;
 
-private:
+  private:
     friend class SafetensorsParser;
     SafetensorsFile() = default;
 
@@ -85,7 +85,7 @@ Result<std::vector<std::pair<std::string, std::string>>> parse_safetensors_index
 //   - a single .safetensors file;
 //   - an index .json file.
 class SafetensorsModel {
-public:
+  public:
     static Result<SafetensorsModel> open(const std::string& path);
 
     const std::string& path() const { return path_; }
@@ -96,7 +96,7 @@ public:
     // not_found naming the tensor and the checkpoint; unsupported as SafetensorsFile.
     Result<Tensor> tensor_view(const std::string& name) const;
 
-private:
+  private:
     SafetensorsModel() = default;
     Status add_file(SafetensorsFile file, bool duplicates_are_errors);
 

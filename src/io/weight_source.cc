@@ -22,7 +22,8 @@ std::vector<std::string> GgufWeightSource::list() const {
     return out;
 }
 
-Result<std::unique_ptr<SafetensorsWeightSource>> SafetensorsWeightSource::open(const std::string& path) {
+Result<std::unique_ptr<SafetensorsWeightSource>> SafetensorsWeightSource::open(
+    const std::string& path) {
     UNI_ASSIGN_OR_RETURN(SafetensorsModel m, SafetensorsModel::open(path));
     return std::make_unique<SafetensorsWeightSource>(std::move(m));
 }
@@ -44,7 +45,8 @@ Result<std::unique_ptr<WeightSource>> open_safetensors(const std::string& path) 
 Result<std::unique_ptr<WeightSource>> open_weights(const std::string& path) {
     std::error_code ec;
     const fs::file_status st = fs::status(path, ec);
-    if (ec || !fs::exists(st)) return not_found(fmt::format("'{}': no such file or directory", path));
+    if (ec || !fs::exists(st))
+        return not_found(fmt::format("'{}': no such file or directory", path));
 
     if (fs::is_directory(st)) {
         bool has_safetensors = false;
@@ -64,8 +66,8 @@ Result<std::unique_ptr<WeightSource>> open_weights(const std::string& path) {
         if (ggufs.size() == 1) return open_gguf(ggufs[0].string());
         if (ggufs.size() > 1) {
             std::sort(ggufs.begin(), ggufs.end());
-            return invalid_argument(fmt::format("'{}' holds {} .gguf files ({}, ...); name one", path, ggufs.size(),
-                                                ggufs[0].filename().string()));
+            return invalid_argument(fmt::format("'{}' holds {} .gguf files ({}, ...); name one",
+                                                path, ggufs.size(), ggufs[0].filename().string()));
         }
         return not_found(fmt::format("no .safetensors or .gguf weights in '{}'", path));
     }

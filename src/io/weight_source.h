@@ -14,11 +14,11 @@
 namespace unicorn::io {
 
 class WeightSource {
-public:
+  public:
     virtual ~WeightSource() = default;
 
-    virtual std::string format() const = 0;         // "gguf" or "safetensors"
-    virtual const std::string& path() const = 0;    // what was opened
+    virtual std::string format() const = 0;       // "gguf" or "safetensors"
+    virtual const std::string& path() const = 0;  // what was opened
     virtual std::vector<std::string> list() const = 0;
     virtual bool has(const std::string& name) const = 0;
     // A view that keeps its file mapped. not_found names the tensor and the file; unsupported
@@ -27,7 +27,7 @@ public:
 };
 
 class GgufWeightSource : public WeightSource {
-public:
+  public:
     explicit GgufWeightSource(std::shared_ptr<const GgufFile> file) : file_(std::move(file)) {}
     static Result<std::unique_ptr<GgufWeightSource>> open(const std::string& path);
 
@@ -41,12 +41,12 @@ public:
     const GgufFile& gguf() const { return *file_; }
     const std::shared_ptr<const GgufFile>& gguf_ptr() const { return file_; }
 
-private:
+  private:
     std::shared_ptr<const GgufFile> file_;
 };
 
 class SafetensorsWeightSource : public WeightSource {
-public:
+  public:
     explicit SafetensorsWeightSource(SafetensorsModel model) : model_(std::move(model)) {}
     static Result<std::unique_ptr<SafetensorsWeightSource>> open(const std::string& path);
 
@@ -58,7 +58,7 @@ public:
 
     const SafetensorsModel& model() const { return model_; }
 
-private:
+  private:
     SafetensorsModel model_;
 };
 

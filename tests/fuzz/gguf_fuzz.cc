@@ -113,7 +113,8 @@ std::vector<std::vector<uint8_t>> unicorn_fuzz_seeds() {
     all.set_array("tokenizer.ggml.scores", std::vector<float>{0, -1, -2});
     all.set_array("tokenizer.ggml.token_type", std::vector<int32_t>{3, 1, 1});
     all.set_array("flags", std::vector<bool>{true, false});
-    all.set("nested", GgufValue::array_of(GgufType::kArray, {GgufValue::array(std::vector<uint16_t>{1, 2})}));
+    all.set("nested",
+            GgufValue::array_of(GgufType::kArray, {GgufValue::array(std::vector<uint16_t>{1, 2})}));
     std::vector<uint8_t> payload(4 * 34);
     for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(i);
     (void)all.add_tensor("f32", DType::kF32, Shape{2, 3}, payload.data(), 24);
@@ -132,7 +133,11 @@ std::vector<std::vector<uint8_t>> unicorn_fuzz_seeds() {
     seeds.push_back(*meta_only.to_bytes());
 
     unicorn::io::testing::Bytes v2;
-    v2.header(2, 1, 1).kv_u32("general.alignment", 32).tensor_info("t", {4}, 0, 0).pad_to(32).zeros(16);
+    v2.header(2, 1, 1)
+        .kv_u32("general.alignment", 32)
+        .tensor_info("t", {4}, 0, 0)
+        .pad_to(32)
+        .zeros(16);
     seeds.push_back(v2.data);
     return seeds;
 }

@@ -64,15 +64,26 @@ std::vector<std::vector<uint8_t>> unicorn_fuzz_seeds() {
     using unicorn::io::testing::make_safetensors;
     std::vector<std::vector<uint8_t>> seeds;
     seeds.push_back(make_safetensors({
-        {"model.embed_tokens.weight", "F32", {2, 3}, as_bytes(std::vector<float>{1, 2, 3, 4, 5, 6})},
-        {"model.norm.weight", "BF16", {4}, as_bytes(std::vector<uint16_t>{0x3f80, 0x4000, 0xbf80, 0})},
-        {"lm_head.weight", "F16", {2, 2}, as_bytes(std::vector<uint16_t>{0x3c00, 0x4000, 0x4200, 0x4400})},
+        {"model.embed_tokens.weight",
+         "F32",
+         {2, 3},
+         as_bytes(std::vector<float>{1, 2, 3, 4, 5, 6})},
+        {"model.norm.weight",
+         "BF16",
+         {4},
+         as_bytes(std::vector<uint16_t>{0x3f80, 0x4000, 0xbf80, 0})},
+        {"lm_head.weight",
+         "F16",
+         {2, 2},
+         as_bytes(std::vector<uint16_t>{0x3c00, 0x4000, 0x4200, 0x4400})},
         {"position_ids", "I64", {1, 3}, as_bytes(std::vector<int64_t>{0, 1, 2})},
         {"empty", "F32", {0, 4}, {}},
     }));
     // Unpadded header: misaligned data, the copying path.
-    seeds.push_back(make_safetensors({{"x", "F32", {3}, as_bytes(std::vector<float>{1, 2, 3})}}, 1, false));
-    seeds.push_back(make_safetensors({{"a", "F32", {1, 1, 1, 1, 1}, as_bytes(std::vector<float>{1})}}));
+    seeds.push_back(
+        make_safetensors({{"x", "F32", {3}, as_bytes(std::vector<float>{1, 2, 3})}}, 1, false));
+    seeds.push_back(
+        make_safetensors({{"a", "F32", {1, 1, 1, 1, 1}, as_bytes(std::vector<float>{1})}}));
     const std::string index =
         R"({"metadata": {"total_size": 16}, "weight_map": {"a": "model-00001-of-00002.safetensors",)"
         R"( "b": "model-00002-of-00002.safetensors"}})";

@@ -59,10 +59,19 @@ struct Rng {
 };
 
 constexpr uint64_t kInteresting64[] = {
-    0xffffffffffffffffull, 0x8000000000000000ull, 0x7fffffffffffffffull, 1ull << 32, 1ull << 40,
-    0xffffffffull,         0x100000000000ull,     0,                     1,          64,
+    0xffffffffffffffffull,
+    0x8000000000000000ull,
+    0x7fffffffffffffffull,
+    1ull << 32,
+    1ull << 40,
+    0xffffffffull,
+    0x100000000000ull,
+    0,
+    1,
+    64,
 };
-constexpr uint32_t kInteresting32[] = {0xffffffffu, 0x80000000u, 0x7fffffffu, 0, 1, 3, 5, 9, 13, 99, 0x03000000u};
+constexpr uint32_t kInteresting32[] = {0xffffffffu, 0x80000000u, 0x7fffffffu, 0,  1,          3,
+                                       5,           9,           13,          99, 0x03000000u};
 
 void put64(Input& in, size_t at, uint64_t v) { std::memcpy(in.data() + at, &v, 8); }
 void put32(Input& in, size_t at, uint32_t v) { std::memcpy(in.data() + at, &v, 4); }
@@ -75,7 +84,8 @@ void deterministic(const Input& seed) {
     // Byte flips and interesting values in every header-ish position (first 1 KiB).
     const size_t window = n < 1024 ? n : 1024;
     for (size_t i = 0; i < window; ++i) {
-        for (uint8_t v : {uint8_t(0x00), uint8_t(0xff), uint8_t(seed[i] ^ 0x80), uint8_t(seed[i] + 1)}) {
+        for (uint8_t v :
+             {uint8_t(0x00), uint8_t(0xff), uint8_t(seed[i] ^ 0x80), uint8_t(seed[i] + 1)}) {
             Input m = seed;
             m[i] = v;
             run(m);
@@ -110,10 +120,14 @@ Input mutate(const std::vector<Input>& seeds, Rng& rng) {
                 if (!m.empty()) m[rng.below(m.size())] = static_cast<uint8_t>(rng.next());
                 break;
             case 2:  // interesting 64-bit value
-                if (m.size() >= 8) put64(m, rng.below(m.size() - 7), kInteresting64[rng.below(std::size(kInteresting64))]);
+                if (m.size() >= 8)
+                    put64(m, rng.below(m.size() - 7),
+                          kInteresting64[rng.below(std::size(kInteresting64))]);
                 break;
             case 3:  // interesting 32-bit value
-                if (m.size() >= 4) put32(m, rng.below(m.size() - 3), kInteresting32[rng.below(std::size(kInteresting32))]);
+                if (m.size() >= 4)
+                    put32(m, rng.below(m.size() - 3),
+                          kInteresting32[rng.below(std::size(kInteresting32))]);
                 break;
             case 4:  // truncate
                 m.resize(rng.below(m.size() + 1));
@@ -186,7 +200,8 @@ int main(int argc, char** argv) {
         for (size_t i = 0; i < builtin; ++i) {
             const std::string path = write_seeds_dir + "/seed_" + std::to_string(i);
             std::ofstream f(path, std::ios::binary);
-            f.write(reinterpret_cast<const char*>(seeds[i].data()), static_cast<std::streamsize>(seeds[i].size()));
+            f.write(reinterpret_cast<const char*>(seeds[i].data()),
+                    static_cast<std::streamsize>(seeds[i].size()));
         }
         std::printf("wrote %zu seeds to %s\n", builtin, write_seeds_dir.c_str());
         return 0;
@@ -204,8 +219,9 @@ int main(int argc, char** argv) {
         for (int i = 0; i < 64; ++i) run(mutate(seeds, rng));
     }
     const double total = std::chrono::duration<double>(Clock::now() - start).count();
-    std::printf("%zu seeds, %llu deterministic runs in %.2f s, %llu runs in %.2f s total: no crash\n", seeds.size(),
-                static_cast<unsigned long long>(deterministic_runs), det_seconds,
-                static_cast<unsigned long long>(g_runs), total);
+    std::printf(
+        "%zu seeds, %llu deterministic runs in %.2f s, %llu runs in %.2f s total: no crash\n",
+        seeds.size(), static_cast<unsigned long long>(deterministic_runs), det_seconds,
+        static_cast<unsigned long long>(g_runs), total);
     return 0;
 }

@@ -12,8 +12,8 @@ namespace unicorn::io {
 namespace {
 
 using ::testing::AnyOf;
-using ::testing::HasSubstr;
 using testing::Bytes;
+using ::testing::HasSubstr;
 
 constexpr uint32_t kF32 = 0;
 constexpr uint32_t kQ8_0 = 8;
@@ -32,7 +32,11 @@ void expect_error(const std::vector<uint8_t>& bytes, StatusCode code, const std:
 // One F32 tensor of 4 elements after one u32 key: the smallest interesting valid file.
 Bytes valid_file() {
     Bytes b;
-    b.header(3, 1, 1).kv_u32("general.file_type", 0).tensor_info("w", {4}, kF32, 0).pad_to(32).zeros(16);
+    b.header(3, 1, 1)
+        .kv_u32("general.file_type", 0)
+        .tensor_info("w", {4}, kF32, 0)
+        .pad_to(32)
+        .zeros(16);
     return b;
 }
 
@@ -51,7 +55,8 @@ TEST(GgufCorrupt, TruncatedAtEveryPosition) {
     w.set_string("general.architecture", "llama");
     w.set_array("tokenizer.ggml.tokens", std::vector<std::string>{"a", "bc", "def"});
     w.set_array("tokenizer.ggml.scores", std::vector<float>{0, 1, 2});
-    w.set("nested", GgufValue::array_of(GgufType::kArray, {GgufValue::array(std::vector<uint16_t>{1, 2})}));
+    w.set("nested",
+          GgufValue::array_of(GgufType::kArray, {GgufValue::array(std::vector<uint16_t>{1, 2})}));
     std::vector<float> x(8, 1.0f);
     ASSERT_TRUE(w.add_tensor("a", DType::kF32, Shape{8}, x.data(), 32).ok());
     ASSERT_TRUE(w.add_tensor("b", DType::kF32, Shape{2, 4}, x.data(), 32).ok());
@@ -60,19 +65,23 @@ TEST(GgufCorrupt, TruncatedAtEveryPosition) {
     for (size_t n = 0; n < full.size(); ++n) {
         Status s = parse_status(std::vector<uint8_t>(full.begin(), full.begin() + n));
         ASSERT_EQ(s.code(), StatusCode::kCorrupt) << "prefix " << n << ": " << s.to_string();
-        EXPECT_THAT(s.message(), AnyOf(HasSubstr("truncated"), HasSubstr("bytes left in the file"),
-                                       HasSubstr("cannot fit"), HasSubstr("past the end of the file"),
-                                       HasSubstr("more bytes")))
+        EXPECT_THAT(s.message(),
+                    AnyOf(HasSubstr("truncated"), HasSubstr("bytes left in the file"),
+                          HasSubstr("cannot fit"), HasSubstr("past the end of the file"),
+                          HasSubstr("more bytes")))
             << "prefix " << n;
     }
 }
 
 TEST(GgufCorrupt, EmptyInput) { expect_error({}, StatusCode::kCorrupt, "truncated"); }
 
-TEST(GgufCorrupt, NotGguf) { expect_error(Bytes().raw("GGML", 4).u32(3).data, StatusCode::kCorrupt, "not a GGUF file"); }
+TEST(GgufCorrupt, NotGguf) {
+    expect_error(Bytes().raw("GGML", 4).u32(3).data, StatusCode::kCorrupt, "not a GGUF file");
+}
 
 TEST(GgufCorrupt, VersionOneRejected) {
-    expect_error(Bytes().header(1, 0, 0).data, StatusCode::kUnsupported, "GGUF version 1 is not supported");
+    expect_error(Bytes().header(1, 0, 0).data, StatusCode::kUnsupported,
+                 "GGUF version 1 is not supported");
 }
 
 TEST(GgufCorrupt, UnknownVersionsRejected) {
@@ -81,8 +90,10 @@ TEST(GgufCorrupt, UnknownVersionsRejected) {
 }
 
 TEST(GgufCorrupt, ByteSwappedVersionIsBigEndian) {
-    expect_error(Bytes().header(0x03000000, 0, 0).data, StatusCode::kUnsupported, "big-endian GGUF not supported");
-    expect_error(Bytes().header(0x02000000, 0, 0).data, StatusCode::kUnsupported, "big-endian GGUF not supported");
+    expect_error(Bytes().header(0x03000000, 0, 0).data, StatusCode::kUnsupported,
+                 "big-endian GGUF not supported");
+    expect_error(Bytes().header(0x02000000, 0, 0).data, StatusCode::kUnsupported,
+                 "big-endian GGUF not supported");
 }
 
 TEST(GgufCorrupt, ByteSwappedMagicIsBigEndian) {
@@ -91,7 +102,8 @@ TEST(GgufCorrupt, ByteSwappedMagicIsBigEndian) {
 }
 
 TEST(GgufCorrupt, AbsurdTensorCount) {
-    expect_error(Bytes().header(3, 1ull << 60, 0).data, StatusCode::kCorrupt, "tensor count 1152921504606846976 cannot fit");
+    expect_error(Bytes().header(3, 1ull << 60, 0).data, StatusCode::kCorrupt,
+                 "tensor count 1152921504606846976 cannot fit");
     expect_error(Bytes().header(3, ~0ull, 0).data, StatusCode::kCorrupt, "tensor count");
 }
 
@@ -102,7 +114,8 @@ TEST(GgufCorrupt, AbsurdMetadataCount) {
 TEST(GgufCorrupt, AbsurdArrayCount) {
     Bytes b;
     b.header(3, 0, 1).str("tokens").u32(9).u32(8).u64(1ull << 62);
-    expect_error(b.data, StatusCode::kCorrupt, "array count 4611686018427387904 of string cannot fit");
+    expect_error(b.data, StatusCode::kCorrupt,
+                 "array count 4611686018427387904 of string cannot fit");
     Bytes c;
     c.header(3, 0, 1).str("scores").u32(9).u32(6).u64(~0ull);
     expect_error(c.data, StatusCode::kCorrupt, "array count");
@@ -164,7 +177,8 @@ TEST(GgufCorrupt, UnknownTensorType) {
 TEST(GgufCorrupt, RowNotWholeBlocks) {
     Bytes b;
     b.header(3, 1, 0).tensor_info("q", {33, 2}, kQ8_0, 0).pad_to(32).zeros(200);
-    expect_error(b.data, StatusCode::kCorrupt, "row length 33 is not a multiple of the block size 32");
+    expect_error(b.data, StatusCode::kCorrupt,
+                 "row length 33 is not a multiple of the block size 32");
 }
 
 TEST(GgufCorrupt, ElementCountOverflow) {
@@ -182,7 +196,8 @@ TEST(GgufCorrupt, ElementCountOverflow) {
 TEST(GgufCorrupt, OffsetPastEnd) {
     Bytes b;
     b.header(3, 1, 0).tensor_info("w", {4}, kF32, 64).pad_to(32).zeros(16);
-    expect_error(b.data, StatusCode::kCorrupt, "tensor 'w' (offset 64, 16 bytes) extends past the end");
+    expect_error(b.data, StatusCode::kCorrupt,
+                 "tensor 'w' (offset 64, 16 bytes) extends past the end");
     Bytes c;  // offset so large that offset + data start wraps around 64 bits
     c.header(3, 1, 0).tensor_info("w", {4}, kF32, ~0ull - 31).pad_to(32).zeros(16);
     expect_error(c.data, StatusCode::kCorrupt, "extends past the end");
@@ -191,7 +206,8 @@ TEST(GgufCorrupt, OffsetPastEnd) {
 TEST(GgufCorrupt, MisalignedOffset) {
     Bytes b;
     b.header(3, 1, 0).tensor_info("w", {4}, kF32, 4).pad_to(32).zeros(32);
-    expect_error(b.data, StatusCode::kCorrupt, "tensor 'w' offset 4 is not a multiple of the alignment 32");
+    expect_error(b.data, StatusCode::kCorrupt,
+                 "tensor 'w' offset 4 is not a multiple of the alignment 32");
 }
 
 TEST(GgufCorrupt, AlignmentNotPowerOfTwo) {
@@ -211,27 +227,48 @@ TEST(GgufCorrupt, AlignmentWrongType) {
 
 TEST(GgufCorrupt, CustomAlignmentIsHonoured) {
     Bytes b;
-    b.header(3, 1, 1).kv_u32("general.alignment", 64).tensor_info("w", {4}, kF32, 0).pad_to(64).zeros(16);
+    b.header(3, 1, 1)
+        .kv_u32("general.alignment", 64)
+        .tensor_info("w", {4}, kF32, 0)
+        .pad_to(64)
+        .zeros(16);
     auto r = GgufFile::parse_bytes(std::make_shared<const std::vector<uint8_t>>(b.data));
     ASSERT_TRUE(r.ok()) << r.status().to_string();
     EXPECT_EQ(r->data_offset() % 64, 0u);
     Bytes m;  // offset 32 is aligned for the default but not for 64
-    m.header(3, 1, 1).kv_u32("general.alignment", 64).tensor_info("w", {4}, kF32, 32).pad_to(64).zeros(64);
+    m.header(3, 1, 1)
+        .kv_u32("general.alignment", 64)
+        .tensor_info("w", {4}, kF32, 32)
+        .pad_to(64)
+        .zeros(64);
     expect_error(m.data, StatusCode::kCorrupt, "not a multiple of the alignment 64");
 }
 
 TEST(GgufCorrupt, DuplicateTensorNames) {
     Bytes b;
-    b.header(3, 2, 0).tensor_info("w", {4}, kF32, 0).tensor_info("w", {4}, kF32, 32).pad_to(32).zeros(64);
+    b.header(3, 2, 0)
+        .tensor_info("w", {4}, kF32, 0)
+        .tensor_info("w", {4}, kF32, 32)
+        .pad_to(32)
+        .zeros(64);
     expect_error(b.data, StatusCode::kCorrupt, "duplicate tensor name 'w'");
 }
 
 TEST(GgufCorrupt, OverlappingTensors) {
     Bytes b;
-    b.header(3, 2, 0).tensor_info("a", {16}, kF32, 0).tensor_info("b", {4}, kF32, 32).pad_to(32).zeros(64);
-    expect_error(b.data, StatusCode::kCorrupt, "tensors 'a' (offset 0, 64 bytes) and 'b' (offset 32) overlap");
+    b.header(3, 2, 0)
+        .tensor_info("a", {16}, kF32, 0)
+        .tensor_info("b", {4}, kF32, 32)
+        .pad_to(32)
+        .zeros(64);
+    expect_error(b.data, StatusCode::kCorrupt,
+                 "tensors 'a' (offset 0, 64 bytes) and 'b' (offset 32) overlap");
     Bytes same;  // listed out of order, same offset
-    same.header(3, 2, 0).tensor_info("b", {4}, kF32, 32).tensor_info("a", {4}, kF32, 32).pad_to(32).zeros(64);
+    same.header(3, 2, 0)
+        .tensor_info("b", {4}, kF32, 32)
+        .tensor_info("a", {4}, kF32, 32)
+        .pad_to(32)
+        .zeros(64);
     expect_error(same.data, StatusCode::kCorrupt, "overlap");
 }
 

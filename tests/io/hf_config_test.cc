@@ -49,7 +49,8 @@ TEST(HfConfig, FlatGetters) {
     EXPECT_FALSE(*c.get_bool("tie_word_embeddings"));
     EXPECT_EQ(*c.get_string("hidden_act"), "silu");
     EXPECT_EQ(*c.get_int("float_int"), 1000000);
-    EXPECT_EQ(*c.get_string_list("layer_types"), (std::vector<std::string>{"sliding_attention", "full_attention"}));
+    EXPECT_EQ(*c.get_string_list("layer_types"),
+              (std::vector<std::string>{"sliding_attention", "full_attention"}));
     EXPECT_EQ(*c.get_double_list("scales"), (std::vector<double>{0.5, 1, -2}));
 }
 
@@ -70,13 +71,18 @@ TEST(HfConfig, TypeErrorsAreClear) {
     HfConfig c = parse_ok(kFlat);
     auto r = c.get_int("bad_int");
     EXPECT_EQ(r.status().code(), StatusCode::kCorrupt);
-    EXPECT_EQ(r.status().message(), "config.json: 'bad_int' must be an integer, found string \"64\"");
-    EXPECT_THAT(c.get_int("rms_norm_eps").status().message(), HasSubstr("must be an integer, found number 1e-05"));
+    EXPECT_EQ(r.status().message(),
+              "config.json: 'bad_int' must be an integer, found string \"64\"");
+    EXPECT_THAT(c.get_int("rms_norm_eps").status().message(),
+                HasSubstr("must be an integer, found number 1e-05"));
     EXPECT_EQ(c.get_int("huge").status().code(), StatusCode::kOutOfRange);
-    EXPECT_THAT(c.get_string("hidden_size").status().message(), HasSubstr("'hidden_size' must be a string"));
+    EXPECT_THAT(c.get_string("hidden_size").status().message(),
+                HasSubstr("'hidden_size' must be a string"));
     EXPECT_THAT(c.get_bool("hidden_size").status().message(), HasSubstr("must be true or false"));
-    EXPECT_THAT(c.get_string_list("mixed").status().message(), HasSubstr("'mixed[0]' must be a string"));
-    EXPECT_THAT(c.get_int_list("mixed").status().message(), HasSubstr("'mixed[1]' must be an integer"));
+    EXPECT_THAT(c.get_string_list("mixed").status().message(),
+                HasSubstr("'mixed[0]' must be a string"));
+    EXPECT_THAT(c.get_int_list("mixed").status().message(),
+                HasSubstr("'mixed[1]' must be an integer"));
     EXPECT_EQ(c.get_int_or("bad_int", 1).status().code(), StatusCode::kCorrupt);
     auto missing = c.get_int("num_hidden_layers");
     EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
@@ -113,15 +119,16 @@ constexpr const char* kNested = R"({
 TEST(HfConfig, TextConfigFirstThenTopLevel) {
     HfConfig c = parse_ok(kNested);
     EXPECT_TRUE(c.has_text_config());
-    EXPECT_EQ(*c.get_int("hidden_size"), 2048);                 // text_config wins
+    EXPECT_EQ(*c.get_int("hidden_size"), 2048);                                  // text_config wins
     EXPECT_EQ(*c.get_int_list("eos_token_id"), (std::vector<int64_t>{1, 106}));  // top level
     EXPECT_DOUBLE_EQ(*c.get_double("final_logit_softcapping"), 30.0);
-    EXPECT_EQ(c.model_type(), "gemma3n");                        // the checkpoint's identity
-    EXPECT_EQ(*c.get_string("model_type"), "gemma3n_text");      // the text model's
+    EXPECT_EQ(c.model_type(), "gemma3n");                    // the checkpoint's identity
+    EXPECT_EQ(*c.get_string("model_type"), "gemma3n_text");  // the text model's
     EXPECT_EQ(c.architectures(), (std::vector<std::string>{"Gemma3nForConditionalGeneration"}));
     // A null in text_config hides the top-level value: text_config is authoritative.
     EXPECT_FALSE(c.has("vocab_size"));
-    EXPECT_THAT(c.get_int("bad").status().message(), HasSubstr("'text_config.bad' must be an integer"));
+    EXPECT_THAT(c.get_int("bad").status().message(),
+                HasSubstr("'text_config.bad' must be an integer"));
 }
 
 TEST(HfConfig, LoadFromFolderAndErrors) {
@@ -139,7 +146,8 @@ TEST(HfConfig, LoadFromFolderAndErrors) {
     EXPECT_EQ(bad.status().code(), StatusCode::kCorrupt);
     EXPECT_THAT(bad.status().message(), HasSubstr("is not valid JSON"));
     EXPECT_THAT(HfConfig::parse("[1]").status().message(), HasSubstr("expected a JSON object"));
-    EXPECT_THAT(HfConfig::parse(std::string(1000, '[')).status().message(), HasSubstr("nests deeper"));
+    EXPECT_THAT(HfConfig::parse(std::string(1000, '[')).status().message(),
+                HasSubstr("nests deeper"));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -156,11 +164,13 @@ TEST(HfConfigRope, OlderPlainTheta) {
     EXPECT_FALSE(c.find_rope_params("sliding_attention")->has_value());
     auto r = c.rope_params("sliding_attention");
     EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
-    EXPECT_THAT(r.status().message(), HasSubstr("no RoPE parameters for 'sliding_attention' layers"));
+    EXPECT_THAT(r.status().message(),
+                HasSubstr("no RoPE parameters for 'sliding_attention' layers"));
 }
 
 TEST(HfConfigRope, OlderLlama3Scaling) {
-    HfConfig c = parse_ok(R"({"rope_theta": 500000.0, "rope_scaling": {"rope_type": "llama3", "factor": 8.0,
+    HfConfig c =
+        parse_ok(R"({"rope_theta": 500000.0, "rope_scaling": {"rope_type": "llama3", "factor": 8.0,
         "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}})");
     RopeParams p = *c.rope_params("");
     EXPECT_DOUBLE_EQ(p.theta, 500000.0);
@@ -172,7 +182,8 @@ TEST(HfConfigRope, OlderLlama3Scaling) {
 }
 
 TEST(HfConfigRope, OlderTypeSpelling) {
-    HfConfig c = parse_ok(R"({"rope_theta": 10000, "rope_scaling": {"type": "linear", "factor": 2}})");
+    HfConfig c =
+        parse_ok(R"({"rope_theta": 10000, "rope_scaling": {"type": "linear", "factor": 2}})");
     RopeParams p = *c.rope_params("");
     EXPECT_EQ(p.type, "linear");
     EXPECT_DOUBLE_EQ(p.factor, 2.0);
@@ -180,7 +191,8 @@ TEST(HfConfigRope, OlderTypeSpelling) {
 
 TEST(HfConfigRope, OlderGemma3WithLocalBase) {
     // Gemma 3 4B as written by transformers 4.5x: scaling applies to global layers only.
-    HfConfig c = parse_ok(R"({"text_config": {"rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
+    HfConfig c =
+        parse_ok(R"({"text_config": {"rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
         "rope_scaling": {"rope_type": "linear", "factor": 8.0}}})");
     RopeParams full = *c.rope_params("full_attention");
     EXPECT_DOUBLE_EQ(full.theta, 1e6);
@@ -199,7 +211,8 @@ TEST(HfConfigRope, NothingSaid) {
 }
 
 TEST(HfConfigRope, V5SingleDict) {
-    HfConfig c = parse_ok(R"({"rope_parameters": {"factor": 8.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+    HfConfig c = parse_ok(
+        R"({"rope_parameters": {"factor": 8.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
         "original_max_position_embeddings": 64, "rope_theta": 500000.0, "rope_type": "llama3"}})");
     for (const char* layer : {"", "full_attention", "sliding_attention"}) {
         RopeParams p = *c.rope_params(layer);
@@ -223,7 +236,8 @@ TEST(HfConfigRope, V5KeyedByLayerType) {
     EXPECT_DOUBLE_EQ(sliding.theta, 1e4);
     EXPECT_EQ(sliding.type, "default");
 
-    HfConfig only_full = parse_ok(R"({"rope_parameters": {"full_attention": {"rope_theta": 5.0}}})");
+    HfConfig only_full =
+        parse_ok(R"({"rope_parameters": {"full_attention": {"rope_theta": 5.0}}})");
     EXPECT_FALSE(only_full.find_rope_params("sliding_attention")->has_value());
 }
 
@@ -231,7 +245,8 @@ TEST(HfConfigRope, V5ThetaBesideParameters) {
     HfConfig c = parse_ok(R"({"rope_theta": 300.0, "rope_parameters": {"rope_type": "default"}})");
     EXPECT_DOUBLE_EQ(c.rope_params("")->theta, 300.0);
     HfConfig none = parse_ok(R"({"rope_parameters": {"rope_type": "default"}})");
-    EXPECT_THAT(none.rope_params("").status().message(), HasSubstr("'rope_parameters' has no 'rope_theta'"));
+    EXPECT_THAT(none.rope_params("").status().message(),
+                HasSubstr("'rope_parameters' has no 'rope_theta'"));
 }
 
 TEST(HfConfigRope, MalformedValues) {
@@ -240,9 +255,12 @@ TEST(HfConfigRope, MalformedValues) {
     };
     EXPECT_THAT(msg(R"({"rope_theta": "big"})"), HasSubstr("'rope_theta' must be a number"));
     EXPECT_THAT(msg(R"({"rope_theta": -1})"), HasSubstr("must be a positive number"));
-    EXPECT_THAT(msg(R"({"rope_scaling": {"factor": 2}})"), HasSubstr("has 'rope_scaling' but no 'rope_theta'"));
-    EXPECT_THAT(msg(R"({"rope_theta": 1, "rope_scaling": [1]})"), HasSubstr("'rope_scaling' must be an object"));
-    EXPECT_THAT(msg(R"({"rope_theta": 1, "rope_scaling": {"factor": 0}})"), HasSubstr("factor' must be positive"));
+    EXPECT_THAT(msg(R"({"rope_scaling": {"factor": 2}})"),
+                HasSubstr("has 'rope_scaling' but no 'rope_theta'"));
+    EXPECT_THAT(msg(R"({"rope_theta": 1, "rope_scaling": [1]})"),
+                HasSubstr("'rope_scaling' must be an object"));
+    EXPECT_THAT(msg(R"({"rope_theta": 1, "rope_scaling": {"factor": 0}})"),
+                HasSubstr("factor' must be positive"));
     EXPECT_THAT(msg(R"({"rope_theta": 1, "rope_scaling": {"rope_type": 3}})"),
                 HasSubstr("'rope_scaling.rope_type' must be a string"));
     EXPECT_THAT(msg(R"({"rope_parameters": 5})"), HasSubstr("'rope_parameters' must be an object"));
@@ -250,13 +268,15 @@ TEST(HfConfigRope, MalformedValues) {
                 HasSubstr("'rope_parameters.full_attention.rope_theta' must be a number"));
     EXPECT_THAT(msg(R"({"rope_local_base_freq": "x"})", "sliding_attention"),
                 HasSubstr("'rope_local_base_freq' must be a number"));
-    EXPECT_THAT(msg(R"({"rope_theta": 1, "rope_scaling": {"original_max_position_embeddings": -5}})"),
-                HasSubstr("non-negative integer"));
+    EXPECT_THAT(
+        msg(R"({"rope_theta": 1, "rope_scaling": {"original_max_position_embeddings": -5}})"),
+        HasSubstr("non-negative integer"));
 }
 
 TEST(HfConfigRope, RealFixtures) {
     const std::string base = std::string(UNICORN_TEST_DATA) + "/models/";
-    if (!std::filesystem::exists(base + "gemma3_tiny/config.json")) GTEST_SKIP() << "no fixtures in " << base;
+    if (!std::filesystem::exists(base + "gemma3_tiny/config.json"))
+        GTEST_SKIP() << "no fixtures in " << base;
     auto gemma = HfConfig::load(base + "gemma3_tiny");
     ASSERT_TRUE(gemma.ok()) << gemma.status().to_string();
     EXPECT_DOUBLE_EQ(gemma->rope_params("sliding_attention")->theta, 10000.0);

@@ -18,7 +18,7 @@ namespace unicorn::io::testing {
 
 // A fresh folder under $TMPDIR (or /tmp), removed with everything in it on destruction.
 class TempDir {
-public:
+  public:
     TempDir() {
         const char* base = std::getenv("TMPDIR");
         std::string tmpl = std::string(base != nullptr ? base : "/tmp") + "/unicorn_io_XXXXXX";
@@ -35,7 +35,7 @@ public:
     const std::string& path() const { return path_; }
     std::string file(const std::string& name) const { return path_ + "/" + name; }
 
-private:
+  private:
     std::string path_;
 };
 
@@ -53,7 +53,7 @@ inline void write_file(const std::string& path, const std::string& text) {
 // Little-endian byte builder. GGUF fields in order: magic(), u32 version, u64 counts, then
 // kv()/tensor_info() entries, pad_to(alignment), data.
 class Bytes {
-public:
+  public:
     Bytes& raw(const void* p, size_t n) {
         const auto* b = static_cast<const uint8_t*>(p);
         data.insert(data.end(), b, b + n);
@@ -73,7 +73,9 @@ public:
         return magic().u32(version).u64(n_tensors).u64(n_kv);
     }
     Bytes& kv_u32(const std::string& key, uint32_t v) { return str(key).u32(4).u32(v); }
-    Bytes& kv_string(const std::string& key, const std::string& v) { return str(key).u32(8).str(v); }
+    Bytes& kv_string(const std::string& key, const std::string& v) {
+        return str(key).u32(8).str(v);
+    }
     // Tensor info; ne in ggml order (innermost first).
     Bytes& tensor_info(const std::string& name, std::initializer_list<uint64_t> ne, uint32_t type,
                        uint64_t offset) {
@@ -111,8 +113,8 @@ std::vector<uint8_t> as_bytes(const std::vector<T>& v) {
 // A safetensors file as the reference writer lays it out: entries back to back in the given
 // order, header padded with spaces to a multiple of `header_align` (8 in the reference
 // library; 1 gives an unpadded header, which can misalign the data).
-inline std::vector<uint8_t> make_safetensors(const std::vector<StEntry>& entries, size_t header_align = 8,
-                                             bool with_metadata = true) {
+inline std::vector<uint8_t> make_safetensors(const std::vector<StEntry>& entries,
+                                             size_t header_align = 8, bool with_metadata = true) {
     nlohmann::json header = nlohmann::json::object();
     if (with_metadata) header["__metadata__"] = {{"format", "pt"}};
     uint64_t offset = 0;

@@ -14,8 +14,8 @@
 namespace unicorn::io {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::as_bytes;
+using ::testing::HasSubstr;
 using testing::make_safetensors;
 using testing::make_safetensors_raw;
 using testing::StEntry;
@@ -23,16 +23,26 @@ using testing::TempDir;
 
 std::vector<StEntry> sample_entries() {
     return {
-        {"model.embed_tokens.weight", "F32", {2, 3}, as_bytes(std::vector<float>{1, 2, 3, 4, 5, 6})},
-        {"model.norm.weight", "BF16", {4}, as_bytes(std::vector<uint16_t>{0x3f80, 0x4000, 0xbf80, 0})},
-        {"lm_head.weight", "F16", {2, 2}, as_bytes(std::vector<uint16_t>{0x3c00, 0x4000, 0x4200, 0x4400})},
+        {"model.embed_tokens.weight",
+         "F32",
+         {2, 3},
+         as_bytes(std::vector<float>{1, 2, 3, 4, 5, 6})},
+        {"model.norm.weight",
+         "BF16",
+         {4},
+         as_bytes(std::vector<uint16_t>{0x3f80, 0x4000, 0xbf80, 0})},
+        {"lm_head.weight",
+         "F16",
+         {2, 2},
+         as_bytes(std::vector<uint16_t>{0x3c00, 0x4000, 0x4200, 0x4400})},
         {"position_ids", "I64", {1, 3}, as_bytes(std::vector<int64_t>{0, 1, 2})},
         {"empty", "F32", {0, 4}, {}},
     };
 }
 
 Result<SafetensorsFile> parse(std::vector<uint8_t> bytes) {
-    return SafetensorsFile::parse_bytes(std::make_shared<const std::vector<uint8_t>>(std::move(bytes)));
+    return SafetensorsFile::parse_bytes(
+        std::make_shared<const std::vector<uint8_t>>(std::move(bytes)));
 }
 
 void expect_error(std::vector<uint8_t> bytes, StatusCode code, const std::string& needle) {
@@ -84,7 +94,8 @@ TEST(Safetensors, DtypesAndUnsupportedOnes) {
 }
 
 TEST(Safetensors, MoreThanFourDimensionsIsUnsupportedOnUse) {
-    auto f = parse(make_safetensors({{"conv3d", "F32", {1, 1, 1, 1, 2}, as_bytes(std::vector<float>{1, 2})}}));
+    auto f = parse(
+        make_safetensors({{"conv3d", "F32", {1, 1, 1, 1, 2}, as_bytes(std::vector<float>{1, 2})}}));
     ASSERT_TRUE(f.ok()) << f.status().to_string();
     auto v = f->tensor_view("conv3d");
     EXPECT_EQ(v.status().code(), StatusCode::kUnsupported);
@@ -111,7 +122,8 @@ TEST(SafetensorsCorrupt, TooSmall) { expect_error({1, 2, 3}, StatusCode::kCorrup
 TEST(SafetensorsCorrupt, HeaderLengthPastEnd) {
     testing::Bytes b;
     b.u64(1000).raw("{}", 2);
-    expect_error(b.data, StatusCode::kCorrupt, "header length 1000 is larger than the 2 bytes after it");
+    expect_error(b.data, StatusCode::kCorrupt,
+                 "header length 1000 is larger than the 2 bytes after it");
 }
 
 TEST(SafetensorsCorrupt, HeaderLengthAbsurd) {
@@ -121,52 +133,70 @@ TEST(SafetensorsCorrupt, HeaderLengthAbsurd) {
 }
 
 TEST(SafetensorsCorrupt, HeaderNotJson) {
-    expect_error(make_safetensors_raw("{\"a\": ", 0), StatusCode::kCorrupt, "header is not valid JSON");
-    expect_error(make_safetensors_raw("[1, 2]", 0), StatusCode::kCorrupt, "does not start with '{'");
+    expect_error(make_safetensors_raw("{\"a\": ", 0), StatusCode::kCorrupt,
+                 "header is not valid JSON");
+    expect_error(make_safetensors_raw("[1, 2]", 0), StatusCode::kCorrupt,
+                 "does not start with '{'");
     expect_error(make_safetensors_raw("", 0), StatusCode::kCorrupt, "does not start with '{'");
-    expect_error(make_safetensors_raw(std::string(100, '{'), 0), StatusCode::kCorrupt, "nests deeper");
+    expect_error(make_safetensors_raw(std::string(100, '{'), 0), StatusCode::kCorrupt,
+                 "nests deeper");
 }
 
 TEST(SafetensorsCorrupt, EntryFieldsChecked) {
-    expect_error(make_safetensors_raw(R"({"x": 5})", 0), StatusCode::kCorrupt, "tensor 'x': header entry must be an object");
-    expect_error(make_safetensors_raw(R"({"x": {"shape": [1], "data_offsets": [0, 4]}})", 4), StatusCode::kCorrupt,
-                 "'dtype' must be a string");
-    expect_error(make_safetensors_raw(R"({"x": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})", 4),
+    expect_error(make_safetensors_raw(R"({"x": 5})", 0), StatusCode::kCorrupt,
+                 "tensor 'x': header entry must be an object");
+    expect_error(make_safetensors_raw(R"({"x": {"shape": [1], "data_offsets": [0, 4]}})", 4),
+                 StatusCode::kCorrupt, "'dtype' must be a string");
+    expect_error(make_safetensors_raw(
+                     R"({"x": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})", 4),
                  StatusCode::kCorrupt, "non-negative");
-    expect_error(make_safetensors_raw(R"({"x": {"dtype": "F32", "shape": [1], "data_offsets": [0]}})", 4),
-                 StatusCode::kCorrupt, "'data_offsets' must be two non-negative integers");
     expect_error(
-        make_safetensors_raw(R"({"x": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 4]}})", 4),
+        make_safetensors_raw(R"({"x": {"dtype": "F32", "shape": [1], "data_offsets": [0]}})", 4),
+        StatusCode::kCorrupt, "'data_offsets' must be two non-negative integers");
+    expect_error(
+        make_safetensors_raw(
+            R"({"x": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 4]}})",
+            4),
         StatusCode::kCorrupt, "too many elements");
 }
 
 TEST(SafetensorsCorrupt, OffsetsOutOfRange) {
-    expect_error(make_safetensors_raw(R"({"x": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})", 4),
-                 StatusCode::kCorrupt, "tensor 'x': data_offsets [0, 8] are outside the 4-byte data section");
-    expect_error(make_safetensors_raw(R"({"x": {"dtype": "F32", "shape": [0], "data_offsets": [8, 4]}})", 16),
-                 StatusCode::kCorrupt, "outside");
+    expect_error(
+        make_safetensors_raw(R"({"x": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})", 4),
+        StatusCode::kCorrupt,
+        "tensor 'x': data_offsets [0, 8] are outside the 4-byte data section");
     expect_error(make_safetensors_raw(
-                     R"({"x": {"dtype": "F32", "shape": [1], "data_offsets": [18446744073709551615, 18446744073709551615]}})", 4),
+                     R"({"x": {"dtype": "F32", "shape": [0], "data_offsets": [8, 4]}})", 16),
                  StatusCode::kCorrupt, "outside");
+    expect_error(
+        make_safetensors_raw(
+            R"({"x": {"dtype": "F32", "shape": [1], "data_offsets": [18446744073709551615, 18446744073709551615]}})",
+            4),
+        StatusCode::kCorrupt, "outside");
 }
 
 TEST(SafetensorsCorrupt, ShapeDisagreesWithOffsets) {
-    expect_error(make_safetensors_raw(R"({"x": {"dtype": "BF16", "shape": [3], "data_offsets": [0, 8]}})", 8),
-                 StatusCode::kCorrupt, "tensor 'x' (BF16 with 3 elements) needs 6 bytes, but data_offsets [0, 8] span 8");
+    expect_error(make_safetensors_raw(
+                     R"({"x": {"dtype": "BF16", "shape": [3], "data_offsets": [0, 8]}})", 8),
+                 StatusCode::kCorrupt,
+                 "tensor 'x' (BF16 with 3 elements) needs 6 bytes, but data_offsets [0, 8] span 8");
     // Checked for dtypes Unicorn does not use, too: the file is wrong either way.
-    expect_error(make_safetensors_raw(R"({"x": {"dtype": "I64", "shape": [3], "data_offsets": [0, 8]}})", 8),
-                 StatusCode::kCorrupt, "needs 24 bytes");
+    expect_error(
+        make_safetensors_raw(R"({"x": {"dtype": "I64", "shape": [3], "data_offsets": [0, 8]}})", 8),
+        StatusCode::kCorrupt, "needs 24 bytes");
 }
 
 TEST(SafetensorsCorrupt, OverlappingTensors) {
-    expect_error(make_safetensors_raw(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+    expect_error(
+        make_safetensors_raw(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
                                           "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})",
-                                      8),
-                 StatusCode::kCorrupt, "overlap");
+                             8),
+        StatusCode::kCorrupt, "overlap");
 }
 
 TEST(SafetensorsCorrupt, UnknownDtypeIsUnsupportedOnUse) {
-    auto f = parse(make_safetensors_raw(R"({"x": {"dtype": "Q9_Z", "shape": [3], "data_offsets": [0, 5]}})", 8));
+    auto f = parse(make_safetensors_raw(
+        R"({"x": {"dtype": "Q9_Z", "shape": [3], "data_offsets": [0, 5]}})", 8));
     ASSERT_TRUE(f.ok()) << f.status().to_string();
     EXPECT_EQ(f->tensor_view("x").status().code(), StatusCode::kUnsupported);
 }
@@ -175,19 +205,24 @@ TEST(SafetensorsCorrupt, UnknownDtypeIsUnsupportedOnUse) {
 // Checkpoint folders
 
 void write_index(const std::string& path, const nlohmann::json& weight_map) {
-    testing::write_file(path, nlohmann::json{{"metadata", {{"total_size", 123}}}, {"weight_map", weight_map}}.dump(2));
+    testing::write_file(
+        path,
+        nlohmann::json{{"metadata", {{"total_size", 123}}}, {"weight_map", weight_map}}.dump(2));
 }
 
 TEST(SafetensorsModelTest, ShardedWithIndex) {
     TempDir dir;
-    testing::write_file(dir.file("model-00001-of-00002.safetensors"),
-                        make_safetensors({{"a", "F32", {2}, as_bytes(std::vector<float>{1, 2})},
-                                          {"b", "BF16", {1}, as_bytes(std::vector<uint16_t>{0x3f80})}}));
-    testing::write_file(dir.file("model-00002-of-00002.safetensors"),
-                        make_safetensors({{"c", "F16", {3}, as_bytes(std::vector<uint16_t>{1, 2, 3})}}));
-    write_index(dir.file("model.safetensors.index.json"), {{"a", "model-00001-of-00002.safetensors"},
-                                                           {"b", "model-00001-of-00002.safetensors"},
-                                                           {"c", "model-00002-of-00002.safetensors"}});
+    testing::write_file(
+        dir.file("model-00001-of-00002.safetensors"),
+        make_safetensors({{"a", "F32", {2}, as_bytes(std::vector<float>{1, 2})},
+                          {"b", "BF16", {1}, as_bytes(std::vector<uint16_t>{0x3f80})}}));
+    testing::write_file(
+        dir.file("model-00002-of-00002.safetensors"),
+        make_safetensors({{"c", "F16", {3}, as_bytes(std::vector<uint16_t>{1, 2, 3})}}));
+    write_index(dir.file("model.safetensors.index.json"),
+                {{"a", "model-00001-of-00002.safetensors"},
+                 {"b", "model-00001-of-00002.safetensors"},
+                 {"c", "model-00002-of-00002.safetensors"}});
     for (const std::string& path : {dir.path(), dir.file("model.safetensors.index.json")}) {
         auto m = SafetensorsModel::open(path);
         ASSERT_TRUE(m.ok()) << m.status().to_string();
@@ -203,8 +238,10 @@ TEST(SafetensorsModelTest, ShardedWithIndex) {
 
 TEST(SafetensorsModelTest, IndexProblems) {
     TempDir dir;
-    testing::write_file(dir.file("s1.safetensors"), make_safetensors({{"a", "F32", {1}, as_bytes(std::vector<float>{1})}}));
-    write_index(dir.file("model.safetensors.index.json"), {{"a", "s1.safetensors"}, {"b", "s1.safetensors"}});
+    testing::write_file(dir.file("s1.safetensors"),
+                        make_safetensors({{"a", "F32", {1}, as_bytes(std::vector<float>{1})}}));
+    write_index(dir.file("model.safetensors.index.json"),
+                {{"a", "s1.safetensors"}, {"b", "s1.safetensors"}});
     auto r = SafetensorsModel::open(dir.path());
     EXPECT_EQ(r.status().code(), StatusCode::kCorrupt);
     EXPECT_THAT(r.status().message(), HasSubstr("maps tensor 'b' to"));
@@ -219,14 +256,18 @@ TEST(SafetensorsModelTest, IndexProblems) {
     EXPECT_EQ(r.status().code(), StatusCode::kCorrupt);
     EXPECT_THAT(r.status().message(), HasSubstr("not a file in the checkpoint folder"));
 
-    testing::write_file(dir.file("model.safetensors.index.json"), std::string(R"({"weight_map": 3})"));
-    EXPECT_THAT(SafetensorsModel::open(dir.path()).status().message(), HasSubstr("'weight_map' must be an object"));
+    testing::write_file(dir.file("model.safetensors.index.json"),
+                        std::string(R"({"weight_map": 3})"));
+    EXPECT_THAT(SafetensorsModel::open(dir.path()).status().message(),
+                HasSubstr("'weight_map' must be an object"));
 }
 
 TEST(SafetensorsModelTest, IndexPicksAmongDuplicates) {
     TempDir dir;
-    testing::write_file(dir.file("s1.safetensors"), make_safetensors({{"a", "F32", {1}, as_bytes(std::vector<float>{1})}}));
-    testing::write_file(dir.file("s2.safetensors"), make_safetensors({{"a", "F32", {1}, as_bytes(std::vector<float>{2})}}));
+    testing::write_file(dir.file("s1.safetensors"),
+                        make_safetensors({{"a", "F32", {1}, as_bytes(std::vector<float>{1})}}));
+    testing::write_file(dir.file("s2.safetensors"),
+                        make_safetensors({{"a", "F32", {1}, as_bytes(std::vector<float>{2})}}));
     write_index(dir.file("model.safetensors.index.json"), {{"a", "s2.safetensors"}});
     auto m = SafetensorsModel::open(dir.path());
     ASSERT_TRUE(m.ok()) << m.status().to_string();
@@ -239,18 +280,22 @@ TEST(SafetensorsModelTest, FolderLayouts) {
     EXPECT_EQ(SafetensorsModel::open(dir.file("nothing")).status().code(), StatusCode::kNotFound);
 
     // Without an index: every *.safetensors, and a name in two files is an error.
-    testing::write_file(dir.file("b.safetensors"), make_safetensors({{"x", "F32", {1}, as_bytes(std::vector<float>{1})}}));
-    testing::write_file(dir.file("a.safetensors"), make_safetensors({{"y", "F32", {1}, as_bytes(std::vector<float>{2})}}));
+    testing::write_file(dir.file("b.safetensors"),
+                        make_safetensors({{"x", "F32", {1}, as_bytes(std::vector<float>{1})}}));
+    testing::write_file(dir.file("a.safetensors"),
+                        make_safetensors({{"y", "F32", {1}, as_bytes(std::vector<float>{2})}}));
     auto m = SafetensorsModel::open(dir.path());
     ASSERT_TRUE(m.ok()) << m.status().to_string();
     EXPECT_EQ(m->names(), (std::vector<std::string>{"x", "y"}));
-    testing::write_file(dir.file("c.safetensors"), make_safetensors({{"x", "F32", {1}, as_bytes(std::vector<float>{3})}}));
+    testing::write_file(dir.file("c.safetensors"),
+                        make_safetensors({{"x", "F32", {1}, as_bytes(std::vector<float>{3})}}));
     auto dup = SafetensorsModel::open(dir.path());
     EXPECT_EQ(dup.status().code(), StatusCode::kCorrupt);
     EXPECT_THAT(dup.status().message(), HasSubstr("tensor 'x' appears in both"));
 
     // model.safetensors wins over the others when there is no index.
-    testing::write_file(dir.file("model.safetensors"), make_safetensors({{"z", "F32", {1}, as_bytes(std::vector<float>{4})}}));
+    testing::write_file(dir.file("model.safetensors"),
+                        make_safetensors({{"z", "F32", {1}, as_bytes(std::vector<float>{4})}}));
     m = SafetensorsModel::open(dir.path());
     ASSERT_TRUE(m.ok()) << m.status().to_string();
     EXPECT_EQ(m->names(), (std::vector<std::string>{"z"}));
@@ -263,7 +308,8 @@ TEST(SafetensorsModelTest, FolderLayouts) {
 
 TEST(SafetensorsModelTest, RealShardedFixture) {
     const std::string dir = std::string(UNICORN_TEST_DATA) + "/models/gemma3_tiny";
-    if (!std::filesystem::exists(dir + "/model.safetensors.index.json")) GTEST_SKIP() << "no fixture at " << dir;
+    if (!std::filesystem::exists(dir + "/model.safetensors.index.json"))
+        GTEST_SKIP() << "no fixture at " << dir;
     auto m = SafetensorsModel::open(dir);
     ASSERT_TRUE(m.ok()) << m.status().to_string();
     std::ifstream in(dir + "/model.safetensors.index.json");

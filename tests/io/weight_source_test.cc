@@ -12,8 +12,8 @@
 namespace unicorn::io {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::as_bytes;
+using ::testing::HasSubstr;
 using testing::TempDir;
 
 void write_gguf(const std::string& path) {
@@ -26,9 +26,10 @@ void write_gguf(const std::string& path) {
 }
 
 void write_st(const std::string& path) {
-    testing::write_file(path, testing::make_safetensors(
-                                  {{"model.norm.weight", "F32", {2}, as_bytes(std::vector<float>{1, 2})},
-                                   {"position_ids", "I64", {1}, as_bytes(std::vector<int64_t>{0})}}));
+    testing::write_file(path,
+                        testing::make_safetensors(
+                            {{"model.norm.weight", "F32", {2}, as_bytes(std::vector<float>{1, 2})},
+                             {"position_ids", "I64", {1}, as_bytes(std::vector<int64_t>{0})}}));
 }
 
 TEST(WeightSource, Gguf) {
@@ -44,7 +45,8 @@ TEST(WeightSource, Gguf) {
     EXPECT_EQ(t.data_as<float>()[5], 6.0f);
     auto missing = (*ws)->get("output.weight");
     EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
-    EXPECT_THAT(missing.status().message(), HasSubstr("tensor 'output.weight' not found in " + dir.file("m.gguf")));
+    EXPECT_THAT(missing.status().message(),
+                HasSubstr("tensor 'output.weight' not found in " + dir.file("m.gguf")));
     auto* gguf = dynamic_cast<GgufWeightSource*>(ws->get());
     ASSERT_NE(gguf, nullptr);
     EXPECT_EQ(*gguf->gguf().get_string("general.architecture"), "llama");
@@ -64,7 +66,8 @@ TEST(WeightSource, Safetensors) {
         EXPECT_EQ((*ws)->get("position_ids").status().code(), StatusCode::kUnsupported);
         auto missing = (*ws)->get("lm_head.weight");
         EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
-        EXPECT_THAT(missing.status().message(), HasSubstr("tensor 'lm_head.weight' not found in " + path));
+        EXPECT_THAT(missing.status().message(),
+                    HasSubstr("tensor 'lm_head.weight' not found in " + path));
     }
 }
 

@@ -53,7 +53,8 @@ uint8_t* act_scratch(size_t bytes) {
     if (bytes > cap) {
         cap = qdot::align64(std::max(bytes, cap + cap / 2));
         buf.reset(static_cast<uint8_t*>(std::aligned_alloc(64, cap)));
-        UNI_CHECK_MSG(buf != nullptr, "matmul: cannot allocate {} bytes of activation scratch", cap);
+        UNI_CHECK_MSG(buf != nullptr, "matmul: cannot allocate {} bytes of activation scratch",
+                      cap);
     }
     return buf.get();
 }
@@ -66,17 +67,26 @@ int64_t outer_rows(const Tensor& t) {
     return r;
 }
 
-constexpr int64_t kRowBlock = 64;              // weight rows per tile (a multiple of every R)
+constexpr int64_t kRowBlock = 64;               // weight rows per tile (a multiple of every R)
 constexpr size_t kTokenBlockBytes = 384 << 10;  // activation bytes per token block (≪ L2)
 
 }  // namespace
 
 bool matmul_supports(DType w) {
     switch (w) {
-        case DType::kF32: case DType::kF16: case DType::kBF16:
-        case DType::kQ4_0: case DType::kQ4_1: case DType::kQ5_0: case DType::kQ5_1:
-        case DType::kQ8_0: case DType::kQ2_K: case DType::kQ3_K: case DType::kQ4_K:
-        case DType::kQ5_K: case DType::kQ6_K:
+        case DType::kF32:
+        case DType::kF16:
+        case DType::kBF16:
+        case DType::kQ4_0:
+        case DType::kQ4_1:
+        case DType::kQ5_0:
+        case DType::kQ5_1:
+        case DType::kQ8_0:
+        case DType::kQ2_K:
+        case DType::kQ3_K:
+        case DType::kQ4_K:
+        case DType::kQ5_K:
+        case DType::kQ6_K:
             return true;
         default:
             return false;
@@ -126,8 +136,8 @@ void matmul(ThreadPool& pool, const Tensor& x, const Tensor& w, const Tensor& y)
     // Tiles: token blocks sized for L2, row blocks of kRowBlock; shrink both when there are
     // too few tiles to keep every thread busy (small N, or prefill of a narrow projection).
     const int64_t threads = pool.size();
-    int64_t tok_block = std::clamp<int64_t>(static_cast<int64_t>(kTokenBlockBytes / act_stride),
-                                            4, t_rows);
+    int64_t tok_block = std::min<int64_t>(
+        std::max<int64_t>(static_cast<int64_t>(kTokenBlockBytes / act_stride), 4), t_rows);
     int64_t row_block = kRowBlock;
     const auto n_tiles = [&] {
         return ((n + row_block - 1) / row_block) * ((t_rows + tok_block - 1) / tok_block);

@@ -44,7 +44,8 @@ inline uint32_t load_u32(const uint8_t* p) {
 inline float abs_max(const float* x, int64_t n) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     __m256 m = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n; i += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
+    for (int64_t i = 0; i < n; i += 8)
+        m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
     __m128 s = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
@@ -64,13 +65,12 @@ inline void quantize32(const float* x, __m256 id, int8_t* qs, int* sum_lo, int* 
     // packs work per 128-bit lane: the result holds 32-bit groups in order 0 4 1 5 2 6 3 7.
     const __m256i p16a = _mm256_packs_epi32(q0, q1), p16b = _mm256_packs_epi32(q2, q3);
     const __m256i p8 = _mm256_packs_epi16(p16a, p16b);
-    const __m256i fixed = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    const __m256i fixed =
+        _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(qs), fixed);
 }
 
-inline __m256 inv_scale(float amax) {
-    return _mm256_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
-}
+inline __m256 inv_scale(float amax) { return _mm256_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f); }
 
 // Q8_K-style activation row for the K-quant kernels (both ISAs):
 //   qs[k] int8 | d[k/256] f32 | bsum16[k/16] i16 | bsum32[k/32] i16, sections 64-aligned.

@@ -41,8 +41,8 @@ inline __m256i dup_u8x8(uint64_t s8) {
 struct State {
     const uint8_t* b;
     float d, dmin;
-    __m256i s16;   // 16 int16 group scales (per-32 scales duplicated)
-    __m256i m16;   // mins per group (Q2_K: 16 int16; Q4_K/Q5_K: 8 int16 in the low half)
+    __m256i s16;  // 16 int16 group scales (per-32 scales duplicated)
+    __m256i m16;  // mins per group (Q2_K: 16 int16; Q4_K/Q5_K: 8 int16 in the low half)
 };
 
 struct Q4K {
@@ -56,7 +56,8 @@ struct Q4K {
         uint64_t sc, mn;
         k4_scales(b + 4, &sc, &mn);
         s.s16 = dup_u8x8(sc);
-        s.m16 = _mm256_zextsi128_si256(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(mn))));
+        s.m16 = _mm256_zextsi128_si256(
+            _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(mn))));
     }
     // Chunk c = sub-block c: nibble (c&1) of qs[32·(c/2) + l].
     static __m256i codes(const State& s, int c) {
@@ -73,7 +74,8 @@ struct Q5K {
     // As Q4_K (qs at byte 48) plus bit c of qh[l] as the 5th bit.
     static __m256i codes(const State& s, int c) {
         const __m256i v = load256(s.b + 48 + 32 * (c / 2));
-        const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(v, 4 * (c & 1)), _mm256_set1_epi8(0x0F));
+        const __m256i lo =
+            _mm256_and_si256(_mm256_srli_epi16(v, 4 * (c & 1)), _mm256_set1_epi8(0x0F));
         const __m256i hb = _mm256_slli_epi16(_mm256_srli_epi16(load256(s.b + 16), c), 4);
         return _mm256_or_si256(lo, _mm256_and_si256(hb, _mm256_set1_epi8(0x10)));
     }
@@ -93,7 +95,8 @@ struct Q6K {
     static __m256i codes(const State& s, int c) {
         const int h = c / 4, g = c % 4;
         const __m256i ql = load256(s.b + 64 * h + 32 * (g & 1));
-        const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(ql, 4 * (g / 2)), _mm256_set1_epi8(0x0F));
+        const __m256i lo =
+            _mm256_and_si256(_mm256_srli_epi16(ql, 4 * (g / 2)), _mm256_set1_epi8(0x0F));
         const __m256i qh = _mm256_srli_epi16(load256(s.b + 128 + 32 * h), 2 * g);
         const __m256i hi = _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x03)), 4);
         return _mm256_or_si256(lo, hi);
@@ -145,13 +148,15 @@ template <class Ty>
 void tile(const TileArgs& a) {
     const KActLayout lay(a.k);
     const int64_t nsb = a.k / 256;
-    for_each_block<2, 2>(a.n_rows, a.n_tok, [&]<int R, int Tt>(int64_t r0, int64_t t0) {
+    // 1 row × 4 tokens: unpacking a K-quant chunk costs more than loading an activation chunk,
+    // so it is shared by 4 tokens (2×2 and 1×3 measured slower on 16 ymm registers).
+    for_each_block<1, 4>(a.n_rows, a.n_tok, [&]<int R, int Tt>(int64_t r0, int64_t t0) {
         const uint8_t* wr[R];
-        for (int r = 0; r < R; ++r) wr[r] = a.w + (r0 + r) * a.w_stride;
+        QDOT_UNROLL for (int r = 0; r < R; ++r) wr[r] = a.w + (r0 + r) * a.w_stride;
         const int8_t* xq[Tt];
         const float* dx[Tt];
         const int16_t *b16[Tt], *b32[Tt];
-        for (int t = 0; t < Tt; ++t) {
+        QDOT_UNROLL for (int t = 0; t < Tt; ++t) {
             const uint8_t* row = a.act + (t0 + t) * a.act_stride;
             xq[t] = reinterpret_cast<const int8_t*>(row);
             dx[t] = reinterpret_cast<const float*>(row + lay.d);
@@ -159,57 +164,64 @@ void tile(const TileArgs& a) {
             b32[t] = reinterpret_cast<const int16_t*>(row + lay.bsum32);
         }
         __m256 acc[R][Tt];
-        for (int r = 0; r < R; ++r)
-            for (int t = 0; t < Tt; ++t) acc[r][t] = _mm256_setzero_ps();
+        QDOT_UNROLL for (int r = 0; r < R; ++r) {
+            QDOT_UNROLL for (int t = 0; t < Tt; ++t) acc[r][t] = _mm256_setzero_ps();
+        }
         for (int64_t sb = 0; sb < nsb; ++sb) {
             State st[R];
-            for (int r = 0; r < R; ++r) Ty::prep(wr[r] + sb * Ty::kBytes, st[r]);
+            QDOT_UNROLL for (int r = 0; r < R; ++r) Ty::prep(wr[r] + sb * Ty::kBytes, st[r]);
             // Small blocks alternate two integer chains over chunks (latency of the
             // multiply-accumulate); large ones have enough independent pairs.
             constexpr int NI = R * Tt <= 2 ? 2 : 1;
             __m256i isums[NI][R][Tt];
-            for (int u = 0; u < NI; ++u)
-                for (int r = 0; r < R; ++r)
-                    for (int t = 0; t < Tt; ++t) isums[u][r][t] = _mm256_setzero_si256();
-            for (int c = 0; c < 8; ++c) {
+            QDOT_UNROLL for (int u = 0; u < NI; ++u) {
+                QDOT_UNROLL for (int r = 0; r < R; ++r) {
+                    QDOT_UNROLL for (int t = 0; t < Tt; ++t) isums[u][r][t] =
+                        _mm256_setzero_si256();
+                }
+            }
+            QDOT_UNROLL for (int c = 0; c < 8; ++c) {
                 __m256i q[R], s[R];
-                for (int r = 0; r < R; ++r) {
+                QDOT_UNROLL for (int r = 0; r < R; ++r) {
                     q[r] = Ty::codes(st[r], c);
                     s[r] = chunk_scales(st[r].s16, c);
                 }
-                for (int t = 0; t < Tt; ++t) {
+                QDOT_UNROLL for (int t = 0; t < Tt; ++t) {
                     const __m256i x = load256(xq[t] + sb * 256 + 32 * c);
-                    for (int r = 0; r < R; ++r) {
+                    QDOT_UNROLL for (int r = 0; r < R; ++r) {
                         const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q[r], x), s[r]);
                         isums[c % NI][r][t] = _mm256_add_epi32(isums[c % NI][r][t], p);
                     }
                 }
             }
-            for (int t = 0; t < Tt; ++t) {
+            QDOT_UNROLL for (int t = 0; t < Tt; ++t) {
                 const float d = dx[t][sb];
-                for (int r = 0; r < R; ++r) {
+                QDOT_UNROLL for (int r = 0; r < R; ++r) {
                     __m256i is = isums[0][r][t];
                     if constexpr (NI == 2) is = _mm256_add_epi32(is, isums[1][r][t]);
                     if constexpr (Ty::kOffShift >= 0) {  // codes were q + off: remove Σ sc·off·bsum
                         const __m256i o = _mm256_madd_epi16(st[r].s16, load256(b16[t] + 16 * sb));
                         is = _mm256_sub_epi32(is, _mm256_slli_epi32(o, Ty::kOffShift));
                     }
-                    acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_set1_ps(st[r].d * d), acc[r][t]);
+                    acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is), _mm256_set1_ps(st[r].d * d),
+                                                acc[r][t]);
                     if constexpr (Ty::kMin) {
                         __m256i m;
                         if constexpr (Ty::kMin32)
-                            m = _mm256_zextsi128_si256(_mm_madd_epi16(_mm256_castsi256_si128(st[r].m16),
-                                                                      load128(b32[t] + 8 * sb)));
+                            m = _mm256_zextsi128_si256(_mm_madd_epi16(
+                                _mm256_castsi256_si128(st[r].m16), load128(b32[t] + 8 * sb)));
                         else
                             m = _mm256_madd_epi16(st[r].m16, load256(b16[t] + 16 * sb));
-                        acc[r][t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(m), _mm256_set1_ps(st[r].dmin * d),
-                                                     acc[r][t]);
+                        acc[r][t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(m),
+                                                     _mm256_set1_ps(st[r].dmin * d), acc[r][t]);
                     }
                 }
             }
         }
-        for (int r = 0; r < R; ++r)
-            for (int t = 0; t < Tt; ++t) a.y[(t0 + t) * a.y_stride + r0 + r] = hsum(acc[r][t]);
+        QDOT_UNROLL for (int r = 0; r < R; ++r) {
+            QDOT_UNROLL for (int t = 0; t < Tt; ++t) a.y[(t0 + t) * a.y_stride + r0 + r] =
+                hsum(acc[r][t]);
+        }
     });
 }
 
@@ -218,12 +230,23 @@ void tile(const TileArgs& a) {
 Kernel avx2_kquant_kernel(DType w) {
     Kernel k;
     switch (w) {
-        case DType::kQ2_K: k.tile = tile<Q2K>; break;
-        case DType::kQ3_K: k.tile = tile<Q3K>; break;
-        case DType::kQ4_K: k.tile = tile<Q4K>; break;
-        case DType::kQ5_K: k.tile = tile<Q5K>; break;
-        case DType::kQ6_K: k.tile = tile<Q6K>; break;
-        default: return k;
+        case DType::kQ2_K:
+            k.tile = tile<Q2K>;
+            break;
+        case DType::kQ3_K:
+            k.tile = tile<Q3K>;
+            break;
+        case DType::kQ4_K:
+            k.tile = tile<Q4K>;
+            break;
+        case DType::kQ5_K:
+            k.tile = tile<Q5K>;
+            break;
+        case DType::kQ6_K:
+            k.tile = tile<Q6K>;
+            break;
+        default:
+            return k;
     }
     k.quantize = quantize_k_row;
     k.act_row_bytes = k_act_row_bytes;

@@ -16,33 +16,36 @@ namespace {
 
 using namespace avx2;
 
-// Activation row: qs[k] int8 | dx[k/32] f32 | sum[k/32] i32 (Σ qs of the block) |
-// xs[k/32] f32 (= dx·sum, for the min term of Q4_1/Q5_1).
+// Activation row: qs[k] int8 | dx[k/32] f32 | init[k/32] i32 (-off·Σqs of the block, the
+// code offset of the weight type, precomputed per type) | xs[k/32] f32 (= dx·Σqs, for the
+// min term of Q4_1/Q5_1).
 struct LegacyLayout {
-    size_t d, sum, xs, bytes;
+    size_t d, init, xs, bytes;
     explicit LegacyLayout(int64_t k) {
         const size_t nb = static_cast<size_t>(k / 32);
         d = align64(static_cast<size_t>(k));
-        sum = d + align64(nb * 4);
-        xs = sum + align64(nb * 4);
+        init = d + align64(nb * 4);
+        xs = init + align64(nb * 4);
         bytes = xs + align64(nb * 4);
     }
 };
 
 size_t legacy_act_bytes(int64_t k) { return LegacyLayout(k).bytes; }
 
+// kOffShift: the weight type's code offset is 1 << kOffShift (-1: none).
+template <int kOffShift>
 void quantize_legacy(const float* x, uint8_t* dst, int64_t k) {
     const LegacyLayout lay(k);
     auto* qs = reinterpret_cast<int8_t*>(dst);
     auto* d = reinterpret_cast<float*>(dst + lay.d);
-    auto* sum = reinterpret_cast<int32_t*>(dst + lay.sum);
+    auto* init = reinterpret_cast<int32_t*>(dst + lay.init);
     auto* xs = reinterpret_cast<float*>(dst + lay.xs);
     for (int64_t b = 0; b < k / 32; ++b) {
         const float amax = abs_max(x + 32 * b, 32);
         int lo, hi;
         quantize32(x + 32 * b, inv_scale(amax), qs + 32 * b, &lo, &hi);
         d[b] = amax / 127.0f;
-        sum[b] = lo + hi;
+        init[b] = kOffShift >= 0 ? -((lo + hi) << (kOffShift & 31)) : 0;
         xs[b] = d[b] * static_cast<float>(lo + hi);
     }
 }
@@ -55,8 +58,8 @@ inline __m256i nibbles(const uint8_t* qs) {
 
 // 0x10 in byte j where bit j of the little-endian 32-bit qh is set (the 5th bit of code j).
 inline __m256i fifth_bits(const uint8_t* qh) {
-    const __m256i shuf = _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202,
-                                            0x0303030303030303);
+    const __m256i shuf =
+        _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303);
     __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(load_u32(qh))), shuf);
     v = _mm256_or_si256(v, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));  // all bits but bit j%8
     v = _mm256_cmpeq_epi8(v, _mm256_set1_epi64x(-1));
@@ -81,13 +84,17 @@ struct Q5_0 {
     static constexpr size_t kBytes = 22;
     static constexpr int kOffShift = 4;
     static constexpr bool kMin = false, kSigned = false;
-    static __m256i codes(const uint8_t* b) { return _mm256_or_si256(nibbles(b + 6), fifth_bits(b + 2)); }
+    static __m256i codes(const uint8_t* b) {
+        return _mm256_or_si256(nibbles(b + 6), fifth_bits(b + 2));
+    }
 };
 struct Q5_1 {
     static constexpr size_t kBytes = 24;
     static constexpr int kOffShift = -1;
     static constexpr bool kMin = true, kSigned = false;
-    static __m256i codes(const uint8_t* b) { return _mm256_or_si256(nibbles(b + 8), fifth_bits(b + 4)); }
+    static __m256i codes(const uint8_t* b) {
+        return _mm256_or_si256(nibbles(b + 8), fifth_bits(b + 4));
+    }
 };
 struct Q8_0 {
     static constexpr size_t kBytes = 34;
@@ -106,15 +113,15 @@ void tile(const TileArgs& a) {
     // 16 ymm registers without spills.
     for_each_block<2, 2>(a.n_rows, a.n_tok, [&]<int R, int Tt>(int64_t r0, int64_t t0) {
         const uint8_t* wr[R];
-        for (int r = 0; r < R; ++r) wr[r] = a.w + (r0 + r) * a.w_stride;
+        QDOT_UNROLL for (int r = 0; r < R; ++r) wr[r] = a.w + (r0 + r) * a.w_stride;
         const int8_t* xq[Tt];
         const float *dx[Tt], *xs[Tt];
-        const int32_t* xsum[Tt];
-        for (int t = 0; t < Tt; ++t) {
+        const int32_t* xinit[Tt];
+        QDOT_UNROLL for (int t = 0; t < Tt; ++t) {
             const uint8_t* row = a.act + (t0 + t) * a.act_stride;
             xq[t] = reinterpret_cast<const int8_t*>(row);
             dx[t] = reinterpret_cast<const float*>(row + lay.d);
-            xsum[t] = reinterpret_cast<const int32_t*>(row + lay.sum);
+            xinit[t] = reinterpret_cast<const int32_t*>(row + lay.init);
             xs[t] = reinterpret_cast<const float*>(row + lay.xs);
         }
         const __m256i ones = _mm256_set1_epi16(1);
@@ -122,49 +129,58 @@ void tile(const TileArgs& a) {
         // would be latency-bound.
         constexpr int U = R * Tt == 1 ? 2 : 1;
         __m256 accs[U][R][Tt];
-        for (int u = 0; u < U; ++u)
-            for (int r = 0; r < R; ++r)
-                for (int t = 0; t < Tt; ++t) accs[u][r][t] = _mm256_setzero_ps();
-        const auto step = [&](int64_t b, __m256 (&acc)[R][Tt]) {
+        QDOT_UNROLL for (int u = 0; u < U; ++u) {
+            QDOT_UNROLL for (int r = 0; r < R; ++r) {
+                QDOT_UNROLL for (int t = 0; t < Tt; ++t) accs[u][r][t] = _mm256_setzero_ps();
+            }
+        }
+        const auto step = [&](int64_t b, __m256(&acc)[R][Tt]) {
             __m256i q[R];
             __m256 dw[R], mw[R];
-            for (int r = 0; r < R; ++r) {
+            QDOT_UNROLL for (int r = 0; r < R; ++r) {
                 const uint8_t* blk = wr[r] + b * Ty::kBytes;
                 q[r] = Ty::codes(blk);
                 dw[r] = _mm256_set1_ps(fp16(blk));
                 if constexpr (Ty::kMin) mw[r] = _mm256_set1_ps(fp16(blk + 2));
             }
-            for (int t = 0; t < Tt; ++t) {
-                const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[t] + 32 * b));
+            QDOT_UNROLL for (int t = 0; t < Tt; ++t) {
+                const __m256i x =
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[t] + 32 * b));
                 const __m256 d = _mm256_broadcast_ss(dx[t] + b);
                 __m256i init = _mm256_setzero_si256();
                 if constexpr (Ty::kOffShift >= 0)  // -off·Σqx in lane 0: the code offset
-                    init = _mm256_zextsi128_si256(_mm_cvtsi32_si128(-(xsum[t][b] << Ty::kOffShift)));
+                    init = _mm256_zextsi128_si256(_mm_cvtsi32_si128(xinit[t][b]));
                 __m256 s = _mm256_setzero_ps();
                 if constexpr (Ty::kMin) s = _mm256_zextps128_ps256(_mm_set_ss(xs[t][b]));
-                for (int r = 0; r < R; ++r) {
+                QDOT_UNROLL for (int r = 0; r < R; ++r) {
                     __m256i p16;
                     if constexpr (Ty::kSigned)
-                        p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(q[r], q[r]), _mm256_sign_epi8(x, q[r]));
+                        p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(q[r], q[r]),
+                                                   _mm256_sign_epi8(x, q[r]));
                     else
                         p16 = _mm256_maddubs_epi16(q[r], x);
                     __m256i p = _mm256_madd_epi16(p16, ones);
                     if constexpr (Ty::kOffShift >= 0) p = _mm256_add_epi32(p, init);
-                    acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], d), acc[r][t]);
+                    acc[r][t] =
+                        _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], d), acc[r][t]);
                     if constexpr (Ty::kMin) acc[r][t] = _mm256_fmadd_ps(mw[r], s, acc[r][t]);
                 }
             }
         };
         int64_t b = 0;
-        for (; b + U <= nb; b += U)
-            for (int u = 0; u < U; ++u) step(b + u, accs[u]);
+        for (; b + U <= nb; b += U) QDOT_UNROLL for (int u = 0; u < U; ++u) step(b + u, accs[u]);
         for (; b < nb; ++b) step(b, accs[0]);
-        __m256 (&acc)[R][Tt] = accs[0];
-        for (int u = 1; u < U; ++u)
-            for (int r = 0; r < R; ++r)
-                for (int t = 0; t < Tt; ++t) acc[r][t] = _mm256_add_ps(acc[r][t], accs[u][r][t]);
-        for (int r = 0; r < R; ++r)
-            for (int t = 0; t < Tt; ++t) a.y[(t0 + t) * a.y_stride + r0 + r] = hsum(acc[r][t]);
+        __m256(&acc)[R][Tt] = accs[0];
+        QDOT_UNROLL for (int u = 1; u < U; ++u) {
+            QDOT_UNROLL for (int r = 0; r < R; ++r) {
+                QDOT_UNROLL for (int t = 0; t < Tt; ++t) acc[r][t] =
+                    _mm256_add_ps(acc[r][t], accs[u][r][t]);
+            }
+        }
+        QDOT_UNROLL for (int r = 0; r < R; ++r) {
+            QDOT_UNROLL for (int t = 0; t < Tt; ++t) a.y[(t0 + t) * a.y_stride + r0 + r] =
+                hsum(acc[r][t]);
+        }
     });
 }
 
@@ -173,14 +189,24 @@ void tile(const TileArgs& a) {
 Kernel avx2_legacy_kernel(DType w) {
     Kernel k;
     switch (w) {
-        case DType::kQ4_0: k.tile = tile<Q4_0>; break;
-        case DType::kQ4_1: k.tile = tile<Q4_1>; break;
-        case DType::kQ5_0: k.tile = tile<Q5_0>; break;
-        case DType::kQ5_1: k.tile = tile<Q5_1>; break;
-        case DType::kQ8_0: k.tile = tile<Q8_0>; break;
-        default: return k;
+        case DType::kQ4_0:
+            k = {tile<Q4_0>, quantize_legacy<Q4_0::kOffShift>};
+            break;
+        case DType::kQ4_1:
+            k = {tile<Q4_1>, quantize_legacy<Q4_1::kOffShift>};
+            break;
+        case DType::kQ5_0:
+            k = {tile<Q5_0>, quantize_legacy<Q5_0::kOffShift>};
+            break;
+        case DType::kQ5_1:
+            k = {tile<Q5_1>, quantize_legacy<Q5_1::kOffShift>};
+            break;
+        case DType::kQ8_0:
+            k = {tile<Q8_0>, quantize_legacy<Q8_0::kOffShift>};
+            break;
+        default:
+            return k;
     }
-    k.quantize = quantize_legacy;
     k.act_row_bytes = legacy_act_bytes;
     return k;
 }

@@ -1,7 +1,10 @@
 // AVX-512 VNNI kernels for the 32-element legacy types (Q4_0 Q4_1 Q5_0 Q5_1 Q8_0).
 //
-// Two weight blocks (64 codes) per step. One masked load brings both blocks (36..48 bytes;
-// the mask never touches bytes past the pair, so the last row of an mmapped file is safe);
+// Two weight blocks (64 codes) per step. One 64-byte load brings both blocks (36..48 bytes);
+// near the end of a row, where 64 bytes would run past it (and, on the last row, past an
+// mmapped file), the load is masked to the pair. Only there: with a masked load per pair the
+// DRAM-bound matvec ran at a third of the speed on the development machine (Zen 5), and GCC
+// keeps accumulators in memory around loops that contain masked-load builtins.
 // vpermw places block 0's 16 code bytes in 128-bit lanes 0-1 and block 1's in lanes 2-3,
 // a per-lane shift (0/4) and a mask leave one unsigned code per byte in element order, and
 // a second vpermw + vcvtph2ps spreads d0/d1 over lanes 0-7/8-15. vpdpbusd (u8×s8, exact
@@ -11,13 +14,16 @@
 // by d_w·dx into f32 lanes; Q4_1/Q5_1 add m·dx·Σqx with one more FMA.
 //
 // Activation row (made by quantize_row below): qs[k rounded up to 64] int8 (zero padding) |
-// per block pair: dx spread over lanes 0-7 / 8-15 (16 f32) | -Σqx in lanes 0 / 8 (16 i32) |
-// dx·Σqx in lanes 0 / 8 (16 f32). Spreading once per row saves two permutes per block pair
-// and weight row in the kernel.
+// per block pair: dx spread over lanes 0-7 / 8-15 (16 f32) | -off·Σqx in lanes 0 / 8 (16
+// i32; off of the weight type) | dx·Σqx in lanes 0 / 8 (16 f32). Spreading once per row saves
+// a few permutes/shifts per block pair and weight row in the kernel.
+
 // GCC 12's AVX-512 intrinsics pass "undefined" vectors made by self-initialisation
 // (__Y = __Y), which -Wuninitialized reports once they are inlined here (GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include <algorithm>
 
 #include "backend/cpu/kernels/qdot_avx2.h"
 #include "backend/cpu/kernels/qdot_kernels.h"
@@ -26,25 +32,27 @@ namespace unicorn::cpu::qdot {
 namespace {
 
 struct Layout {
-    size_t dxv, nsum, xsv, bytes;
+    size_t dxv, init, xsv, bytes;
     int64_t npair;
     explicit Layout(int64_t k) {
         npair = (k / 32 + 1) / 2;
         dxv = align64(static_cast<size_t>(npair) * 64);  // qs, padded to whole pairs
-        nsum = dxv + static_cast<size_t>(npair) * 64;
-        xsv = nsum + static_cast<size_t>(npair) * 64;
+        init = dxv + static_cast<size_t>(npair) * 64;
+        xsv = init + static_cast<size_t>(npair) * 64;
         bytes = xsv + static_cast<size_t>(npair) * 64;
     }
 };
 
 size_t act_bytes(int64_t k) { return Layout(k).bytes; }
 
+// kOffShift: the weight type's code offset is 1 << kOffShift (-1: none).
+template <int kOffShift>
 void quantize_row(const float* x, uint8_t* dst, int64_t k) {
     const Layout lay(k);
     const int64_t nb = k / 32;
     auto* qs = reinterpret_cast<int8_t*>(dst);
     auto* dxv = reinterpret_cast<float*>(dst + lay.dxv);
-    auto* nsum = reinterpret_cast<int32_t*>(dst + lay.nsum);
+    auto* init = reinterpret_cast<int32_t*>(dst + lay.init);
     auto* xsv = reinterpret_cast<float*>(dst + lay.xsv);
     for (int64_t p = 0; p < lay.npair; ++p) {
         __m512 d16 = _mm512_setzero_ps(), xs16 = _mm512_setzero_ps();
@@ -61,11 +69,12 @@ void quantize_row(const float* x, uint8_t* dst, int64_t k) {
             const float d = amax / 127.0f;
             const __mmask16 half = h == 0 ? 0x00FF : 0xFF00, first = h == 0 ? 0x0001 : 0x0100;
             d16 = _mm512_mask_mov_ps(d16, half, _mm512_set1_ps(d));
-            s16 = _mm512_mask_mov_epi32(s16, first, _mm512_set1_epi32(-(lo + hi)));
+            const int off = kOffShift >= 0 ? -((lo + hi) << (kOffShift & 31)) : 0;
+            s16 = _mm512_mask_mov_epi32(s16, first, _mm512_set1_epi32(off));
             xs16 = _mm512_mask_mov_ps(xs16, first, _mm512_set1_ps(d * static_cast<float>(lo + hi)));
         }
         _mm512_store_ps(dxv + 16 * p, d16);
-        _mm512_store_si512(nsum + 16 * p, s16);
+        _mm512_store_si512(init + 16 * p, s16);
         _mm512_store_ps(xsv + 16 * p, xs16);
     }
 }
@@ -110,21 +119,31 @@ inline __m512i split_nibbles(__m512i q) {
 
 inline __mmask64 byte_mask(int n) { return n >= 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1; }
 
+// How a step loads its weight bytes: a plain 64-byte load (reads past the pair, within the
+// row), a load masked to the pair, or to the single last block of an odd row.
+enum class Load { kWide, kPair, kSingle };
+
 // Per type: block bytes, offset shift (off = 1 << shift; -1 none), min, and the unpack of a
-// block pair (or a single block when kTail) into codes q, scales dw, mins mw.
+// block pair (or the last single block) into codes q, scales dw, mins mw.
 template <int kWD, int kWM, int kWQH, int kWQS, int kBlockBytes>
 struct Nibble {  // word offsets (within a block) of d, m, qh, qs; -1 when absent
     static constexpr size_t kBytes = kBlockBytes;
     static constexpr bool kMin = kWM >= 0;
     static constexpr int kOffShift = kMin ? -1 : (kWQH >= 0 ? 4 : 3);
-    template <bool kTail>
+    template <Load kLoad>
     static void unpack(const uint8_t* p, __m512i* q, __m512* dw, __m512* mw) {
         constexpr int kW = kBlockBytes / 2;  // block 1 starts kW words in
-        const __m512i z = _mm512_maskz_loadu_epi8(byte_mask(kTail ? kBlockBytes : 2 * kBlockBytes), p);
-        __m512i v = split_nibbles(_mm512_permutexvar_epi16(load_index(kCodeIndex<kWQS, kW + kWQS>), z));
+        constexpr bool kTail = kLoad == Load::kSingle;
+        const __m512i z =
+            kLoad == Load::kWide
+                ? _mm512_loadu_si512(p)
+                : _mm512_maskz_loadu_epi8(byte_mask(kTail ? kBlockBytes : 2 * kBlockBytes), p);
+        __m512i v =
+            split_nibbles(_mm512_permutexvar_epi16(load_index(kCodeIndex<kWQS, kW + kWQS>), z));
         if constexpr (kWQH >= 0) {
             uint64_t bits = avx2::load_u32(p + 2 * kWQH);
-            if constexpr (!kTail) bits |= static_cast<uint64_t>(avx2::load_u32(p + kBlockBytes + 2 * kWQH)) << 32;
+            if constexpr (!kTail)
+                bits |= static_cast<uint64_t>(avx2::load_u32(p + kBlockBytes + 2 * kWQH)) << 32;
             v = _mm512_mask_add_epi8(v, _cvtu64_mask64(bits), v, _mm512_set1_epi8(0x10));
         }
         *q = v;
@@ -141,13 +160,16 @@ struct Q8_0 {
     static constexpr size_t kBytes = 34;
     static constexpr bool kMin = false;
     static constexpr int kOffShift = 7;  // codes flipped to u8 = q + 128
-    template <bool kTail>
+    template <Load kLoad>
     static void unpack(const uint8_t* p, __m512i* q, __m512* dw, __m512*) {
+        constexpr bool kTail = kLoad == Load::kSingle;  // a pair is 68 bytes: 64 always fit
         const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
         const __m256i hi = kTail ? _mm256_setzero_si256()
                                  : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 36));
-        *q = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), _mm512_set1_epi8(-128));
-        const __m512i z = _mm512_maskz_loadu_epi8(byte_mask(kTail ? 34 : 64), p);  // d0 word 0, d1 word 17
+        *q = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1),
+                              _mm512_set1_epi8(-128));
+        const __m512i z =
+            _mm512_maskz_loadu_epi8(byte_mask(kTail ? 34 : 64), p);  // d0 word 0, d1 word 17
         *dw = spread_fp16(z, load_index(kScaleIndex<0, 17>));
     }
 };
@@ -156,49 +178,67 @@ template <class Ty, int kR, int kT>
 void tile(const TileArgs& a) {
     const Layout lay(a.k);
     const int64_t nb = a.k / 32, nfull = nb / 2;
+    // Pairs whose 64-byte load stays inside the row: 2p·B + 64 <= nb·B.
+    const int64_t row_bytes = nb * static_cast<int64_t>(Ty::kBytes);
+    const int64_t nwide = std::clamp<int64_t>(
+        row_bytes >= 64 ? (row_bytes - 64) / (2 * static_cast<int64_t>(Ty::kBytes)) + 1 : 0, 0,
+        nfull);
     for_each_block<kR, kT>(a.n_rows, a.n_tok, [&]<int R, int Tt>(int64_t r0, int64_t t0) {
         const uint8_t* wr[R];
-        for (int r = 0; r < R; ++r) wr[r] = a.w + (r0 + r) * a.w_stride;
+        QDOT_UNROLL for (int r = 0; r < R; ++r) wr[r] = a.w + (r0 + r) * a.w_stride;
         const uint8_t* xr[Tt];
-        for (int t = 0; t < Tt; ++t) xr[t] = a.act + (t0 + t) * a.act_stride;
+        QDOT_UNROLL for (int t = 0; t < Tt; ++t) xr[t] = a.act + (t0 + t) * a.act_stride;
         // A lone (row, token) pair alternates two accumulators over block pairs: one FMA
         // chain would be latency-bound.
         constexpr int U = R * Tt == 1 ? 2 : 1;
         __m512 accs[U][R][Tt];
-        for (int u = 0; u < U; ++u)
-            for (int r = 0; r < R; ++r)
-                for (int t = 0; t < Tt; ++t) accs[u][r][t] = _mm512_setzero_ps();
-        const auto step = [&]<bool kTail>(int64_t p, __m512 (&acc)[R][Tt]) {
+        QDOT_UNROLL for (int u = 0; u < U; ++u) {
+            QDOT_UNROLL for (int r = 0; r < R; ++r) {
+                QDOT_UNROLL for (int t = 0; t < Tt; ++t) accs[u][r][t] = _mm512_setzero_ps();
+            }
+        }
+        const auto step = [&]<Load kLoad>(int64_t p, __m512(&acc)[R][Tt]) {
             __m512i q[R];
             __m512 dw[R], mw[R];
-            for (int r = 0; r < R; ++r) Ty::template unpack<kTail>(wr[r] + 2 * p * Ty::kBytes, &q[r], &dw[r], &mw[r]);
-            for (int t = 0; t < Tt; ++t) {
+            QDOT_UNROLL for (int r = 0; r < R; ++r)
+                Ty::template unpack<kLoad>(wr[r] + 2 * p * Ty::kBytes, &q[r], &dw[r], &mw[r]);
+            QDOT_UNROLL for (int t = 0; t < Tt; ++t) {
                 const __m512i x = _mm512_load_si512(xr[t] + 64 * p);
-                const __m512 dx = _mm512_load_ps(reinterpret_cast<const float*>(xr[t] + lay.dxv) + 16 * p);
+                const __m512 dx =
+                    _mm512_load_ps(reinterpret_cast<const float*>(xr[t] + lay.dxv) + 16 * p);
                 __m512i init = _mm512_setzero_si512();
                 if constexpr (Ty::kOffShift >= 0)
-                    init = _mm512_slli_epi32(
-                        _mm512_load_si512(reinterpret_cast<const int32_t*>(xr[t] + lay.nsum) + 16 * p), Ty::kOffShift);
+                    init = _mm512_load_si512(reinterpret_cast<const int32_t*>(xr[t] + lay.init) +
+                                             16 * p);
                 __m512 xs = _mm512_setzero_ps();
-                if constexpr (Ty::kMin) xs = _mm512_load_ps(reinterpret_cast<const float*>(xr[t] + lay.xsv) + 16 * p);
-                for (int r = 0; r < R; ++r) {
+                if constexpr (Ty::kMin)
+                    xs = _mm512_load_ps(reinterpret_cast<const float*>(xr[t] + lay.xsv) + 16 * p);
+                QDOT_UNROLL for (int r = 0; r < R; ++r) {
                     const __m512i s = _mm512_dpbusd_epi32(init, q[r], x);
-                    acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw[r], dx), acc[r][t]);
+                    acc[r][t] =
+                        _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw[r], dx), acc[r][t]);
                     if constexpr (Ty::kMin) acc[r][t] = _mm512_fmadd_ps(mw[r], xs, acc[r][t]);
                 }
             }
         };
         int64_t p = 0;
-        for (; p + U <= nfull; p += U)
-            for (int u = 0; u < U; ++u) step.template operator()<false>(p + u, accs[u]);
-        for (; p < nfull; ++p) step.template operator()<false>(p, accs[0]);
-        if (nb & 1) step.template operator()<true>(nfull, accs[0]);
-        __m512 (&acc)[R][Tt] = accs[0];
-        for (int u = 1; u < U; ++u)
-            for (int r = 0; r < R; ++r)
-                for (int t = 0; t < Tt; ++t) acc[r][t] = _mm512_add_ps(acc[r][t], accs[u][r][t]);
-        for (int r = 0; r < R; ++r)
-            for (int t = 0; t < Tt; ++t) a.y[(t0 + t) * a.y_stride + r0 + r] = _mm512_reduce_add_ps(acc[r][t]);
+        for (; p + U <= nwide; p += U)
+            QDOT_UNROLL for (int u = 0; u < U; ++u)
+                step.template operator()<Load::kWide>(p + u, accs[u]);
+        for (; p < nwide; ++p) step.template operator()<Load::kWide>(p, accs[0]);
+        for (; p < nfull; ++p) step.template operator()<Load::kPair>(p, accs[0]);
+        if (nb & 1) step.template operator()<Load::kSingle>(nfull, accs[0]);
+        __m512(&acc)[R][Tt] = accs[0];
+        QDOT_UNROLL for (int u = 1; u < U; ++u) {
+            QDOT_UNROLL for (int r = 0; r < R; ++r) {
+                QDOT_UNROLL for (int t = 0; t < Tt; ++t) acc[r][t] =
+                    _mm512_add_ps(acc[r][t], accs[u][r][t]);
+            }
+        }
+        QDOT_UNROLL for (int r = 0; r < R; ++r) {
+            QDOT_UNROLL for (int t = 0; t < Tt; ++t) a.y[(t0 + t) * a.y_stride + r0 + r] =
+                _mm512_reduce_add_ps(acc[r][t]);
+        }
     });
 }
 
@@ -206,16 +246,27 @@ void tile(const TileArgs& a) {
 
 Kernel avx512_legacy_kernel(DType w) {
     Kernel k;
-    // 4×4 register blocks (16 accumulators); 4×3 for the types that also hold mins.
+    // 4×4 register blocks (16 accumulators); 4×2 for the types that also hold mins (4 more
+    // vectors per row: 4×3 spilled).
     switch (w) {
-        case DType::kQ4_0: k.tile = tile<Q4_0, 4, 4>; break;
-        case DType::kQ4_1: k.tile = tile<Q4_1, 4, 3>; break;
-        case DType::kQ5_0: k.tile = tile<Q5_0, 4, 4>; break;
-        case DType::kQ5_1: k.tile = tile<Q5_1, 4, 3>; break;
-        case DType::kQ8_0: k.tile = tile<Q8_0, 4, 4>; break;
-        default: return k;
+        case DType::kQ4_0:
+            k = {tile<Q4_0, 4, 4>, quantize_row<Q4_0::kOffShift>};
+            break;
+        case DType::kQ4_1:
+            k = {tile<Q4_1, 4, 2>, quantize_row<Q4_1::kOffShift>};
+            break;
+        case DType::kQ5_0:
+            k = {tile<Q5_0, 4, 4>, quantize_row<Q5_0::kOffShift>};
+            break;
+        case DType::kQ5_1:
+            k = {tile<Q5_1, 4, 2>, quantize_row<Q5_1::kOffShift>};
+            break;
+        case DType::kQ8_0:
+            k = {tile<Q8_0, 4, 4>, quantize_row<Q8_0::kOffShift>};
+            break;
+        default:
+            return k;
     }
-    k.quantize = quantize_row;
     k.act_row_bytes = act_bytes;
     return k;
 }

@@ -16,7 +16,18 @@ namespace {
 
 using namespace unicorn::quant;
 
-float h2f(uint16_t h) { return fp16_to_f32(h); }
+// fp16 -> f32 through a 65536-entry table (256 KB, built once): the bit-exact branchy
+// conversion costs more than the dot product it feeds on the scalar path.
+const float* fp16_table() {
+    static const float* table = [] {
+        auto* t = new float[65536];
+        for (uint32_t i = 0; i < 65536; ++i) t[i] = fp16_to_f32(static_cast<uint16_t>(i));
+        return t;
+    }();
+    return table;
+}
+
+float h2f(uint16_t h) { return fp16_table()[h]; }
 
 void deq_q4_0(const uint8_t* src, float* y, int64_t k) {
     const auto* b = reinterpret_cast<const BlockQ4_0*>(src);
@@ -84,17 +95,23 @@ void deq_q8_0(const uint8_t* src, float* y, int64_t k) {
 }
 
 // Q2_K: 16 groups of 16; group g uses scales[g] (low nibble scale, high nibble min). Within
-// each 128-element half, group pairs walk the 2-bit fields of the same 32 qs bytes.
+// each 128-element half h, sub-block j (32 elements, groups 8h+2j, 8h+2j+1) takes bits
+// 2j..2j+1 of the same 32 qs bytes.
 void deq_q2_k(const uint8_t* src, float* y, int64_t k) {
     const auto* b = reinterpret_cast<const BlockQ2_K*>(src);
     for (int64_t i = 0; i < k / kQKK; ++i) {
         const float d = h2f(b[i].d), dmin = h2f(b[i].dmin);
-        for (int e = 0; e < kQKK; ++e) {
-            const int h = e / 128, j = (e % 128) / 32, l = e % 32;
-            const uint8_t sc = b[i].scales[e / 16];
-            const int q = (b[i].qs[32 * h + l] >> (2 * j)) & 3;
-            *y++ = d * static_cast<float>(sc & 15) * static_cast<float>(q) -
-                   dmin * static_cast<float>(sc >> 4);
+        for (int h = 0; h < 2; ++h) {
+            const uint8_t* q = b[i].qs + 32 * h;
+            for (int j = 0; j < 4; ++j) {
+                for (int g = 0; g < 2; ++g) {
+                    const uint8_t sc = b[i].scales[8 * h + 2 * j + g];
+                    const float dl = d * static_cast<float>(sc & 15),
+                                ml = dmin * static_cast<float>(sc >> 4);
+                    for (int l = 16 * g; l < 16 * g + 16; ++l)
+                        *y++ = dl * static_cast<float>((q[l] >> (2 * j)) & 3) - ml;
+                }
+            }
         }
     }
 }
@@ -107,16 +124,25 @@ int q3k_scale(const uint8_t* s, int j) {
     return (low | (high << 4)) - 32;
 }
 
+// Q3_K: as Q2_K's layout for the low 2 bits; bit 4h+j of hmask[l] set means +0, clear -4.
 void deq_q3_k(const uint8_t* src, float* y, int64_t k) {
     const auto* b = reinterpret_cast<const BlockQ3_K*>(src);
     for (int64_t i = 0; i < k / kQKK; ++i) {
         const float d = h2f(b[i].d);
-        for (int e = 0; e < kQKK; ++e) {
-            const int h = e / 128, j = (e % 128) / 32, l = e % 32;
-            const int low = (b[i].qs[32 * h + l] >> (2 * j)) & 3;
-            const int hbit = (b[i].hmask[l] >> (4 * h + j)) & 1;
-            const int q = low - (hbit ? 0 : 4);
-            *y++ = d * static_cast<float>(q3k_scale(b[i].scales, e / 16)) * static_cast<float>(q);
+        for (int h = 0; h < 2; ++h) {
+            const uint8_t* q = b[i].qs + 32 * h;
+            for (int j = 0; j < 4; ++j) {
+                const int shift = 2 * j, hbit = 4 * h + j;
+                for (int g = 0; g < 2; ++g) {
+                    const float dl =
+                        d * static_cast<float>(q3k_scale(b[i].scales, 8 * h + 2 * j + g));
+                    for (int l = 16 * g; l < 16 * g + 16; ++l) {
+                        const int v =
+                            ((q[l] >> shift) & 3) - (((b[i].hmask[l] >> hbit) & 1) ? 0 : 4);
+                        *y++ = dl * static_cast<float>(v);
+                    }
+                }
+            }
         }
     }
 }
@@ -140,10 +166,9 @@ void deq_q4_k(const uint8_t* src, float* y, int64_t k) {
             int sc, m;
             k4_scale_min(b[i].scales, j, &sc, &m);
             const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(m);
-            for (int l = 0; l < 32; ++l) {
-                const int q = (b[i].qs[32 * (j / 2) + l] >> (4 * (j & 1))) & 15;
-                *y++ = d1 * static_cast<float>(q) - m1;
-            }
+            const uint8_t* q = b[i].qs + 32 * (j / 2);
+            const int shift = 4 * (j & 1);
+            for (int l = 0; l < 32; ++l) *y++ = d1 * static_cast<float>((q[l] >> shift) & 15) - m1;
         }
     }
 }
@@ -156,10 +181,11 @@ void deq_q5_k(const uint8_t* src, float* y, int64_t k) {
             int sc, m;
             k4_scale_min(b[i].scales, j, &sc, &m);
             const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(m);
+            const uint8_t* q = b[i].qs + 32 * (j / 2);
+            const int shift = 4 * (j & 1);
             for (int l = 0; l < 32; ++l) {
-                const int q = ((b[i].qs[32 * (j / 2) + l] >> (4 * (j & 1))) & 15) |
-                              (((b[i].qh[l] >> j) & 1) << 4);
-                *y++ = d1 * static_cast<float>(q) - m1;
+                const int v = ((q[l] >> shift) & 15) | (((b[i].qh[l] >> j) & 1) << 4);
+                *y++ = d1 * static_cast<float>(v) - m1;
             }
         }
     }
@@ -171,19 +197,28 @@ void deq_q6_k(const uint8_t* src, float* y, int64_t k) {
     const auto* b = reinterpret_cast<const BlockQ6_K*>(src);
     for (int64_t i = 0; i < k / kQKK; ++i) {
         const float d = h2f(b[i].d);
-        for (int e = 0; e < kQKK; ++e) {
-            const int h = e / 128, g = (e % 128) / 32, l = e % 32;
-            const int lo = (b[i].ql[64 * h + 32 * (g & 1) + l] >> (4 * (g / 2))) & 15;
-            const int hi = (b[i].qh[32 * h + l] >> (2 * g)) & 3;
-            const int q = (lo | (hi << 4)) - 32;
-            *y++ = d * static_cast<float>(b[i].scales[e / 16]) * static_cast<float>(q);
+        for (int h = 0; h < 2; ++h) {
+            const uint8_t* qh = b[i].qh + 32 * h;
+            for (int g = 0; g < 4; ++g) {
+                const uint8_t* ql = b[i].ql + 64 * h + 32 * (g & 1);
+                const int shift = 4 * (g / 2);
+                for (int half = 0; half < 2; ++half) {
+                    const float dl = d * static_cast<float>(b[i].scales[8 * h + 2 * g + half]);
+                    for (int l = 16 * half; l < 16 * half + 16; ++l) {
+                        const int q =
+                            (((ql[l] >> shift) & 15) | (((qh[l] >> (2 * g)) & 3) << 4)) - 32;
+                        *y++ = dl * static_cast<float>(q);
+                    }
+                }
+            }
         }
     }
 }
 
 void deq_f16(const uint8_t* src, float* y, int64_t k) {
     const auto* h = reinterpret_cast<const uint16_t*>(src);
-    for (int64_t i = 0; i < k; ++i) y[i] = fp16_to_f32(h[i]);
+    const float* table = fp16_table();
+    for (int64_t i = 0; i < k; ++i) y[i] = table[h[i]];
 }
 
 void deq_bf16(const uint8_t* src, float* y, int64_t k) {
@@ -231,20 +266,47 @@ void tile_f32(const TileArgs& a) {
 Kernel scalar_kernel(DType w) {
     Kernel k;
     switch (w) {
-        case DType::kF32: k.tile = tile_f32; break;
-        case DType::kF16: k.tile = tile_deq<deq_f16>; break;
-        case DType::kBF16: k.tile = tile_deq<deq_bf16>; break;
-        case DType::kQ4_0: k.tile = tile_deq<deq_q4_0>; break;
-        case DType::kQ4_1: k.tile = tile_deq<deq_q4_1>; break;
-        case DType::kQ5_0: k.tile = tile_deq<deq_q5_0>; break;
-        case DType::kQ5_1: k.tile = tile_deq<deq_q5_1>; break;
-        case DType::kQ8_0: k.tile = tile_deq<deq_q8_0>; break;
-        case DType::kQ2_K: k.tile = tile_deq<deq_q2_k>; break;
-        case DType::kQ3_K: k.tile = tile_deq<deq_q3_k>; break;
-        case DType::kQ4_K: k.tile = tile_deq<deq_q4_k>; break;
-        case DType::kQ5_K: k.tile = tile_deq<deq_q5_k>; break;
-        case DType::kQ6_K: k.tile = tile_deq<deq_q6_k>; break;
-        default: break;
+        case DType::kF32:
+            k.tile = tile_f32;
+            break;
+        case DType::kF16:
+            k.tile = tile_deq<deq_f16>;
+            break;
+        case DType::kBF16:
+            k.tile = tile_deq<deq_bf16>;
+            break;
+        case DType::kQ4_0:
+            k.tile = tile_deq<deq_q4_0>;
+            break;
+        case DType::kQ4_1:
+            k.tile = tile_deq<deq_q4_1>;
+            break;
+        case DType::kQ5_0:
+            k.tile = tile_deq<deq_q5_0>;
+            break;
+        case DType::kQ5_1:
+            k.tile = tile_deq<deq_q5_1>;
+            break;
+        case DType::kQ8_0:
+            k.tile = tile_deq<deq_q8_0>;
+            break;
+        case DType::kQ2_K:
+            k.tile = tile_deq<deq_q2_k>;
+            break;
+        case DType::kQ3_K:
+            k.tile = tile_deq<deq_q3_k>;
+            break;
+        case DType::kQ4_K:
+            k.tile = tile_deq<deq_q4_k>;
+            break;
+        case DType::kQ5_K:
+            k.tile = tile_deq<deq_q5_k>;
+            break;
+        case DType::kQ6_K:
+            k.tile = tile_deq<deq_q6_k>;
+            break;
+        default:
+            break;
     }
     return k;
 }
