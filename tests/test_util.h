@@ -11,7 +11,8 @@
 
 namespace unicorn::testing {
 
-inline Tensor random_f32(std::mt19937& rng, int64_t rows, int64_t cols, float scale = 1.0f, int64_t pad_cols = 0) {
+inline Tensor random_f32(std::mt19937& rng, int64_t rows, int64_t cols, float scale = 1.0f,
+                         int64_t pad_cols = 0) {
     // pad_cols > 0 gives a strided view: rows are cols + pad_cols floats apart.
     Tensor base = Tensor::empty(DType::kF32, Shape{rows, cols + pad_cols});
     std::normal_distribution<float> n(0.0f, scale);
@@ -22,7 +23,8 @@ inline Tensor random_f32(std::mt19937& rng, int64_t rows, int64_t cols, float sc
 
 inline Tensor poisoned_f32(int64_t rows, int64_t cols) {
     Tensor t = Tensor::empty(DType::kF32, Shape{rows, cols});
-    for (int64_t i = 0; i < rows * cols; ++i) t.data_as<float>()[i] = std::numeric_limits<float>::quiet_NaN();
+    for (int64_t i = 0; i < rows * cols; ++i)
+        t.data_as<float>()[i] = std::numeric_limits<float>::quiet_NaN();
     return t;
 }
 
@@ -31,7 +33,8 @@ inline double max_abs_diff(const Tensor& a, const Tensor& b) {
     double m = 0;
     for (int64_t r = 0; r < a.rows(); ++r)
         for (int64_t c = 0; c < a.cols(); ++c) {
-            const double d = std::fabs(static_cast<double>(a.row<float>(r)[c]) - b.row<float>(r)[c]);
+            const double d =
+                std::fabs(static_cast<double>(a.row<float>(r)[c]) - b.row<float>(r)[c]);
             if (std::isnan(d)) return INFINITY;
             m = std::max(m, d);
         }
@@ -41,7 +44,8 @@ inline double max_abs_diff(const Tensor& a, const Tensor& b) {
 inline double max_abs(const Tensor& a) {
     double m = 0;
     for (int64_t r = 0; r < a.rows(); ++r)
-        for (int64_t c = 0; c < a.cols(); ++c) m = std::max(m, std::fabs(static_cast<double>(a.row<float>(r)[c])));
+        for (int64_t c = 0; c < a.cols(); ++c)
+            m = std::max(m, std::fabs(static_cast<double>(a.row<float>(r)[c])));
     return m;
 }
 

@@ -195,13 +195,16 @@ class Peer:
         self.info = info.read_text().splitlines()
         fields = dict(line.split(" ", 1) for line in self.info if " " in line)
         self.pkg_version = fields.get("llama-cpp-python", "?")
-        self.commit = fields.get("llama.cpp", "?").replace("commit ", "")
+        # "llama.cpp commit <40-hex> b<build>"
+        parts = fields.get("llama.cpp", "commit ? ?").split()
+        self.commit = parts[1] if len(parts) > 1 else "?"
+        self.build = parts[2] if len(parts) > 2 else "?"
         for tool in ("llama-tokenize", "llama-completion", "llama-refs"):
             if not os.access(self.bin / tool, os.X_OK):
                 raise RefError(f"{self.bin / tool} missing: run bench/peer/build-llama-cpp")
 
     def describe(self):
-        return {"llama.cpp commit": self.commit, "source": f"llama-cpp-python {self.pkg_version} sdist "
+        return {"llama.cpp commit": self.commit, "llama.cpp build": self.build, "source": f"llama-cpp-python {self.pkg_version} sdist "
                 "(vendor/llama.cpp), built by bench/peer/build-llama-cpp",
                 "threads": self.threads}
 
@@ -452,7 +455,7 @@ def main():
         for k in kinds:
             if k not in ("tokens", "greedy", "top1"):
                 raise RefError(f"unknown --only item {k!r}")
-        log(f"llama.cpp {peer.commit} (llama-cpp-python {peer.pkg_version}) from {bin_dir}")
+        log(f"llama.cpp {peer.commit} {peer.build} (llama-cpp-python {peer.pkg_version}) from {bin_dir}")
         for name in args.model or MODELS:
             path = model_path(name)
             if "tokens" in kinds:

@@ -14,7 +14,7 @@
 namespace unicorn {
 
 class Backend {
-public:
+  public:
     virtual ~Backend() = default;
     virtual std::string name() const = 0;
     // Whether this backend runs `op` with a weight of type `weight` (F32 for ops without one).
@@ -25,7 +25,8 @@ public:
     virtual Status linear(const Tensor& x, const Tensor& w, const Tensor& y) = 0;
     virtual Status rms_norm(const Tensor& x, const Tensor& weight, const ops::RmsNormParams& p,
                             const Tensor& out) = 0;
-    virtual Status rope(const Tensor& x, std::span<const int32_t> positions, const ops::RopeParams& p) = 0;
+    virtual Status rope(const Tensor& x, std::span<const int32_t> positions,
+                        const ops::RopeParams& p) = 0;
     virtual Status attention(const Tensor& q, std::span<const int32_t> q_pos, const Tensor& k,
                              const Tensor& v, std::span<const int32_t> k_pos,
                              const ops::AttentionParams& p, const Tensor& out) = 0;

@@ -11,11 +11,11 @@ std::vector<DeviceInfo> list_devices() {
     const CpuFeatures& f = cpu_features();
     DeviceInfo cpu;
     cpu.name = "cpu";
-    cpu.description = fmt::format("{} — {} kernels (detected {}), {} cores / {} threads{}{}",
-                                  f.model_name.empty() ? "unknown CPU" : f.model_name,
-                                  isa_name(active_isa()), isa_name(detected_isa()),
-                                  f.physical_cores, f.logical_cpus, f.avx512vnni ? ", VNNI" : "",
-                                  f.avx512bf16 ? ", BF16" : "");
+    cpu.description =
+        fmt::format("{} — {} kernels (detected {}), {} cores / {} threads{}{}",
+                    f.model_name.empty() ? "unknown CPU" : f.model_name, isa_name(active_isa()),
+                    isa_name(detected_isa()), f.physical_cores, f.logical_cpus,
+                    f.avx512vnni ? ", VNNI" : "", f.avx512bf16 ? ", BF16" : "");
     cpu.available = true;
     return {cpu};
 }

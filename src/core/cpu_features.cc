@@ -73,7 +73,8 @@ const CpuFeatures& cpu_features() {
 
 IsaLevel detected_isa() {
     const CpuFeatures& f = cpu_features();
-    if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx2 && f.fma && f.f16c) return IsaLevel::kAvx512;
+    if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx2 && f.fma && f.f16c)
+        return IsaLevel::kAvx512;
     if (f.avx2 && f.fma && f.f16c) return IsaLevel::kAvx2;
     return IsaLevel::kScalar;
 }
@@ -90,18 +91,25 @@ void set_isa_override(IsaLevel level) { override_level().store(static_cast<int>(
 
 const char* isa_name(IsaLevel level) {
     switch (level) {
-        case IsaLevel::kScalar: return "scalar";
-        case IsaLevel::kAvx2: return "avx2";
-        case IsaLevel::kAvx512: return "avx512";
+        case IsaLevel::kScalar:
+            return "scalar";
+        case IsaLevel::kAvx2:
+            return "avx2";
+        case IsaLevel::kAvx512:
+            return "avx512";
     }
     return "?";
 }
 
 bool parse_isa(const std::string& s, IsaLevel* out) {
-    if (s == "scalar") *out = IsaLevel::kScalar;
-    else if (s == "avx2") *out = IsaLevel::kAvx2;
-    else if (s == "avx512") *out = IsaLevel::kAvx512;
-    else return false;
+    if (s == "scalar")
+        *out = IsaLevel::kScalar;
+    else if (s == "avx2")
+        *out = IsaLevel::kAvx2;
+    else if (s == "avx512")
+        *out = IsaLevel::kAvx512;
+    else
+        return false;
     return true;
 }
 

@@ -50,7 +50,8 @@ const DTypeTraits& dtype_traits(DType t) {
 
 size_t dtype_row_bytes(DType t, int64_t n) {
     const DTypeTraits& tr = dtype_traits(t);
-    UNI_CHECK_MSG(n >= 0 && n % tr.block_size == 0, "row of {} elements is not a whole number of {} blocks", n, tr.name);
+    UNI_CHECK_MSG(n >= 0 && n % tr.block_size == 0,
+                  "row of {} elements is not a whole number of {} blocks", n, tr.name);
     return static_cast<size_t>(n / tr.block_size) * tr.block_bytes;
 }
 

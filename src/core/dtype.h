@@ -34,9 +34,9 @@ enum class DType : uint32_t {
 
 struct DTypeTraits {
     DType dtype;
-    const char* name;       // "Q4_K", as llama.cpp prints it
-    int64_t block_size;     // elements per block (1 for plain types)
-    size_t block_bytes;     // bytes per block
+    const char* name;    // "Q4_K", as llama.cpp prints it
+    int64_t block_size;  // elements per block (1 for plain types)
+    size_t block_bytes;  // bytes per block
     bool quantized;
 };
 

@@ -66,8 +66,9 @@ inline float bf16_to_f32(uint16_t b) { return f32_from_bits(static_cast<uint32_t
 
 inline uint16_t f32_to_bf16(float f) {
     uint32_t x = bits_from_f32(f);
-    if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);  // quiet NaN
-    x += 0x7fffu + ((x >> 16) & 1u);  // round to nearest even
+    if ((x & 0x7fffffffu) > 0x7f800000u)
+        return static_cast<uint16_t>((x >> 16) | 0x40u);  // quiet NaN
+    x += 0x7fffu + ((x >> 16) & 1u);                      // round to nearest even
     return static_cast<uint16_t>(x >> 16);
 }
 

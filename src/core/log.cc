@@ -24,7 +24,9 @@ std::atomic<int>& level_storage() {
 
 }  // namespace
 
-LogLevel log_level() { return static_cast<LogLevel>(level_storage().load(std::memory_order_relaxed)); }
+LogLevel log_level() {
+    return static_cast<LogLevel>(level_storage().load(std::memory_order_relaxed));
+}
 void set_log_level(LogLevel level) { level_storage().store(static_cast<int>(level)); }
 
 void log_message(LogLevel level, const std::string& message) {

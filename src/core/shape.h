@@ -12,7 +12,7 @@
 namespace unicorn {
 
 class Shape {
-public:
+  public:
     static constexpr int kMaxDims = 4;
 
     Shape() = default;
@@ -37,7 +37,9 @@ public:
         return n;
     }
     // Rows when the tensor is viewed as [numel / inner, inner].
-    int64_t rows() const { return rank_ == 0 ? 1 : numel() / (dims_[rank_ - 1] == 0 ? 1 : dims_[rank_ - 1]); }
+    int64_t rows() const {
+        return rank_ == 0 ? 1 : numel() / (dims_[rank_ - 1] == 0 ? 1 : dims_[rank_ - 1]);
+    }
     int64_t cols() const { return rank_ == 0 ? 1 : dims_[rank_ - 1]; }
 
     bool operator==(const Shape& o) const {
@@ -49,7 +51,7 @@ public:
     bool operator!=(const Shape& o) const { return !(*this == o); }
     std::string to_string() const;  // "[2, 640]"
 
-private:
+  private:
     std::array<int64_t, kMaxDims> dims_{};
     int rank_ = 0;
 };

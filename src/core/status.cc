@@ -4,16 +4,26 @@ namespace unicorn {
 
 const char* status_code_name(StatusCode code) {
     switch (code) {
-        case StatusCode::kOk: return "ok";
-        case StatusCode::kInvalidArgument: return "invalid argument";
-        case StatusCode::kNotFound: return "not found";
-        case StatusCode::kIoError: return "I/O error";
-        case StatusCode::kCorrupt: return "corrupt";
-        case StatusCode::kUnsupported: return "unsupported";
-        case StatusCode::kOutOfRange: return "out of range";
-        case StatusCode::kResourceExhausted: return "resource exhausted";
-        case StatusCode::kDeviceError: return "device error";
-        case StatusCode::kInternal: return "internal error";
+        case StatusCode::kOk:
+            return "ok";
+        case StatusCode::kInvalidArgument:
+            return "invalid argument";
+        case StatusCode::kNotFound:
+            return "not found";
+        case StatusCode::kIoError:
+            return "I/O error";
+        case StatusCode::kCorrupt:
+            return "corrupt";
+        case StatusCode::kUnsupported:
+            return "unsupported";
+        case StatusCode::kOutOfRange:
+            return "out of range";
+        case StatusCode::kResourceExhausted:
+            return "resource exhausted";
+        case StatusCode::kDeviceError:
+            return "device error";
+        case StatusCode::kInternal:
+            return "internal error";
     }
     return "unknown";
 }

@@ -10,21 +10,21 @@ namespace unicorn {
 
 enum class StatusCode {
     kOk = 0,
-    kInvalidArgument,   // bad user input: flags, request fields, shapes
-    kNotFound,          // missing file, tensor or key
-    kIoError,           // the OS refused a read/write/mmap
-    kCorrupt,           // a file's bytes contradict its own format
-    kUnsupported,       // valid but not implemented (type, architecture, op)
-    kOutOfRange,        // a value outside what the engine can hold
-    kResourceExhausted, // memory, KV cache, queue
-    kDeviceError,       // a backend failed at run time
+    kInvalidArgument,    // bad user input: flags, request fields, shapes
+    kNotFound,           // missing file, tensor or key
+    kIoError,            // the OS refused a read/write/mmap
+    kCorrupt,            // a file's bytes contradict its own format
+    kUnsupported,        // valid but not implemented (type, architecture, op)
+    kOutOfRange,         // a value outside what the engine can hold
+    kResourceExhausted,  // memory, KV cache, queue
+    kDeviceError,        // a backend failed at run time
     kInternal,
 };
 
 const char* status_code_name(StatusCode code);
 
 class [[nodiscard]] Status {
-public:
+  public:
     Status() = default;
     Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
@@ -37,7 +37,7 @@ public:
     // Prefixes context: "loading model.gguf: " + message.
     Status with_context(const std::string& context) const;
 
-private:
+  private:
     StatusCode code_ = StatusCode::kOk;
     std::string message_;
 };
@@ -55,8 +55,8 @@ Status internal_error(std::string message);
 
 template <typename T>
 class [[nodiscard]] Result {
-public:
-    Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  public:
+    Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
     Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
         if (std::get<Status>(v_).ok()) v_ = Status(StatusCode::kInternal, "Result from OK status");
     }
@@ -71,7 +71,7 @@ public:
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
 
-private:
+  private:
     std::variant<T, Status> v_;
 };
 
@@ -80,10 +80,10 @@ private:
 #define UNI_CONCAT_INNER_(a, b) a##b
 #define UNI_CONCAT_(a, b) UNI_CONCAT_INNER_(a, b)
 
-#define UNI_RETURN_IF_ERROR(expr)                         \
-    do {                                                  \
-        ::unicorn::Status uni_status_ = (expr);           \
-        if (!uni_status_.ok()) return uni_status_;        \
+#define UNI_RETURN_IF_ERROR(expr)                  \
+    do {                                           \
+        ::unicorn::Status uni_status_ = (expr);    \
+        if (!uni_status_.ok()) return uni_status_; \
     } while (0)
 
 #define UNI_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \

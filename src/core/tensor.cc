@@ -60,7 +60,8 @@ size_t Tensor::nbytes() const {
 }
 
 Tensor Tensor::reshape(Shape shape) const {
-    UNI_CHECK_MSG(shape.numel() == numel(), "reshape {} -> {}", shape_.to_string(), shape.to_string());
+    UNI_CHECK_MSG(shape.numel() == numel(), "reshape {} -> {}", shape_.to_string(),
+                  shape.to_string());
     UNI_CHECK_MSG(contiguous() || rows() <= 1, "reshape of a strided view");
     Tensor t = *this;
     t.shape_ = shape;
@@ -85,6 +86,8 @@ Tensor Tensor::slice_cols(int64_t begin, int64_t end) const {
     return t;
 }
 
-std::string Tensor::describe() const { return std::string(dtype_name(dtype_)) + " " + shape_.to_string(); }
+std::string Tensor::describe() const {
+    return std::string(dtype_name(dtype_)) + " " + shape_.to_string();
+}
 
 }  // namespace unicorn

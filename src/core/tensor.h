@@ -17,7 +17,7 @@
 namespace unicorn {
 
 class Tensor {
-public:
+  public:
     Tensor() = default;
     // A view of `data` (not owned; the caller keeps it alive, e.g. an mmapped file).
     static Tensor view(DType dtype, Shape shape, void* data, size_t row_stride = 0);
@@ -41,10 +41,16 @@ public:
 
     void* data() const { return data_; }
     template <typename T>
-    T* data_as() const { return static_cast<T*>(data_); }
+    T* data_as() const {
+        return static_cast<T*>(data_);
+    }
     template <typename T>
-    T* row(int64_t r) const { return reinterpret_cast<T*>(static_cast<std::byte*>(data_) + r * row_stride_); }
-    std::byte* row_bytes_ptr(int64_t r) const { return static_cast<std::byte*>(data_) + r * row_stride_; }
+    T* row(int64_t r) const {
+        return reinterpret_cast<T*>(static_cast<std::byte*>(data_) + r * row_stride_);
+    }
+    std::byte* row_bytes_ptr(int64_t r) const {
+        return static_cast<std::byte*>(data_) + r * row_stride_;
+    }
 
     // Same bytes, new shape (contiguous tensors only; numel and innermost blocking must fit).
     Tensor reshape(Shape shape) const;
@@ -56,7 +62,7 @@ public:
     const std::shared_ptr<void>& owner() const { return owner_; }
     std::string describe() const;  // "F32 [7, 64]"
 
-private:
+  private:
     DType dtype_ = DType::kF32;
     Shape shape_;
     void* data_ = nullptr;

@@ -13,7 +13,7 @@
 namespace unicorn {
 
 class ThreadPool {
-public:
+  public:
     // n_threads <= 0: one per hardware core (see default_thread_count()).
     explicit ThreadPool(int n_threads = 0);
     ~ThreadPool();
@@ -29,7 +29,7 @@ public:
     // Physical cores where the OS tells them apart, else logical CPUs.
     static int default_thread_count();
 
-private:
+  private:
     // Jobs alternate between two slots so a late worker never reads a job while the caller
     // writes the next one: the caller reuses a slot only when no worker is inside it.
     // Completion counts finished items, not workers, so the caller never waits for a worker

@@ -18,7 +18,7 @@ struct KvLayerView {
 };
 
 class KvSequence {
-public:
+  public:
     virtual ~KvSequence() = default;
     // Stores k, v [T, width] for `layer` at `positions` and returns the view attention needs
     // (old rows still inside the layer's window plus the new ones).
@@ -32,9 +32,9 @@ public:
 
 struct SequenceChunk {
     std::span<const int32_t> tokens;
-    int32_t start_pos = 0;      // absolute position of tokens[0]
+    int32_t start_pos = 0;  // absolute position of tokens[0]
     KvSequence* kv = nullptr;
-    bool all_logits = false;    // logits for every token (teacher forcing) or only the last
+    bool all_logits = false;  // logits for every token (teacher forcing) or only the last
 };
 
 }  // namespace unicorn

@@ -11,7 +11,8 @@ Backend& ExecContext::backend_for(OpKind op, DType weight) {
     auto& warned = warned_[static_cast<size_t>(op)];
     if (!warned) {
         warned = true;
-        log_info("{} does not run {} with {} weights; using the CPU", primary_.name(), op_name(op), dtype_name(weight));
+        log_info("{} does not run {} with {} weights; using the CPU", primary_.name(), op_name(op),
+                 dtype_name(weight));
     }
     return cpu_;
 }

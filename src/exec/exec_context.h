@@ -25,7 +25,7 @@ struct OpStats {
 };
 
 class ExecContext {
-public:
+  public:
     ExecContext(Backend& primary, Backend& cpu);
 
     // The backend that runs `op` with a weight of type `weight`.
@@ -38,7 +38,9 @@ public:
 
     void set_profiling(bool on) { profiling_ = on; }
     bool profiling() const { return profiling_; }
-    const std::array<OpStats, static_cast<size_t>(OpKind::kCount)>& op_stats() const { return stats_; }
+    const std::array<OpStats, static_cast<size_t>(OpKind::kCount)>& op_stats() const {
+        return stats_;
+    }
     void reset_stats() { stats_ = {}; }
 
     // Named intermediates ("layer.3.attn_out"); the hook (a dump tool, a test) sees a view
@@ -69,7 +71,7 @@ public:
         if (!s.ok()) fail(std::move(s));
     }
 
-private:
+  private:
     Backend& primary_;
     Backend& cpu_;
     Status status_;

@@ -10,13 +10,15 @@ Tensor f32(int64_t rows, int64_t cols) { return Tensor::empty(DType::kF32, Shape
 }  // namespace
 
 Tensor embedding(ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids, float scale) {
-    Tensor out = f32(static_cast<int64_t>(ids.size()), table.shape().rank() == 2 ? table.cols() : 0);
+    Tensor out =
+        f32(static_cast<int64_t>(ids.size()), table.shape().rank() == 2 ? table.cols() : 0);
     Status s = validate_embedding(table, ids, out);
     if (!s.ok()) {
         ctx.fail(s);
         return out;
     }
-    ctx.run(OpKind::kEmbedding, table.dtype(), [&](Backend& b) { return b.embedding(table, ids, {scale}, out); });
+    ctx.run(OpKind::kEmbedding, table.dtype(),
+            [&](Backend& b) { return b.embedding(table, ids, {scale}, out); });
     return out;
 }
 
@@ -38,17 +40,20 @@ Tensor rms_norm(ExecContext& ctx, const Tensor& x, const Tensor& weight, float e
         ctx.fail(s);
         return out;
     }
-    ctx.run(OpKind::kRmsNorm, DType::kF32, [&](Backend& b) { return b.rms_norm(x, weight, {eps}, out); });
+    ctx.run(OpKind::kRmsNorm, DType::kF32,
+            [&](Backend& b) { return b.rms_norm(x, weight, {eps}, out); });
     return out;
 }
 
-Tensor rms_norm_heads(ExecContext& ctx, const Tensor& x, const Tensor& weight, int head_dim, float eps) {
+Tensor rms_norm_heads(ExecContext& ctx, const Tensor& x, const Tensor& weight, int head_dim,
+                      float eps) {
     if (head_dim <= 0 || x.cols() % head_dim != 0 || !x.contiguous()) {
-        ctx.fail(invalid_argument("per-head norm: width " + std::to_string(x.cols()) + " is not a multiple of head_dim"));
+        ctx.fail(invalid_argument("per-head norm: width " + std::to_string(x.cols()) +
+                                  " is not a multiple of head_dim"));
         return f32(x.rows(), x.cols());
     }
     Tensor heads = x.reshape(Shape{x.rows() * (x.cols() / head_dim), head_dim});  // [T·H, Dh]
-    return rms_norm(ctx, heads, weight, eps).reshape(Shape{x.rows(), x.cols()});   // [T, H·Dh]
+    return rms_norm(ctx, heads, weight, eps).reshape(Shape{x.rows(), x.cols()});  // [T, H·Dh]
 }
 
 Tensor rope(ExecContext& ctx, Tensor x, std::span<const int32_t> positions, const RopeParams& p) {
@@ -69,20 +74,21 @@ Tensor attention(ExecContext& ctx, const Tensor& q, std::span<const int32_t> q_p
         ctx.fail(s);
         return out;
     }
-    ctx.run(OpKind::kAttention, DType::kF32, [&](Backend& b) { return b.attention(q, q_pos, k, v, k_pos, p, out); });
+    ctx.run(OpKind::kAttention, DType::kF32,
+            [&](Backend& b) { return b.attention(q, q_pos, k, v, k_pos, p, out); });
     return out;
 }
 
-#define UNICORN_BINARY_OP(fn, kind)                                                        \
-    Tensor fn(ExecContext& ctx, const Tensor& a, const Tensor& b) {                        \
-        Tensor out = f32(a.rows(), a.cols());                                              \
-        Status s = validate_binary(a, b, out);                                             \
-        if (!s.ok()) {                                                                     \
-            ctx.fail(s);                                                                   \
-            return out;                                                                    \
-        }                                                                                  \
-        ctx.run(kind, DType::kF32, [&](Backend& be) { return be.fn(a, b, out); });          \
-        return out;                                                                        \
+#define UNICORN_BINARY_OP(fn, kind)                                                \
+    Tensor fn(ExecContext& ctx, const Tensor& a, const Tensor& b) {                \
+        Tensor out = f32(a.rows(), a.cols());                                      \
+        Status s = validate_binary(a, b, out);                                     \
+        if (!s.ok()) {                                                             \
+            ctx.fail(s);                                                           \
+            return out;                                                            \
+        }                                                                          \
+        ctx.run(kind, DType::kF32, [&](Backend& be) { return be.fn(a, b, out); }); \
+        return out;                                                                \
     }
 
 UNICORN_BINARY_OP(gelu_tanh_mul, OpKind::kGeluTanhMul)
@@ -121,7 +127,8 @@ Tensor concat_rows(ExecContext& ctx, std::span<const Tensor> parts) {
     int64_t r = 0;
     for (const Tensor& p : parts) {
         UNI_CHECK(p.cols() == cols);
-        for (int64_t i = 0; i < p.rows(); ++i) std::memcpy(out.row<float>(r++), p.row<float>(i), p.row_bytes());
+        for (int64_t i = 0; i < p.rows(); ++i)
+            std::memcpy(out.row<float>(r++), p.row<float>(i), p.row_bytes());
     }
     return out;
 }

@@ -10,16 +10,19 @@
 
 namespace unicorn::ops {
 
-Tensor embedding(ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids, float scale);  // [n, D]
-Tensor linear(ExecContext& ctx, const Tensor& x, const Tensor& w);                                // [T, N]
+Tensor embedding(ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids,
+                 float scale);                                      // [n, D]
+Tensor linear(ExecContext& ctx, const Tensor& x, const Tensor& w);  // [T, N]
 // weight may be undefined: unscaled RMSNorm.
-Tensor rms_norm(ExecContext& ctx, const Tensor& x, const Tensor& weight, float eps);               // [T, D]
+Tensor rms_norm(ExecContext& ctx, const Tensor& x, const Tensor& weight, float eps);  // [T, D]
 // Per-head RMSNorm of x [T, H·Dh] with a weight of [Dh] shared by the heads.
-Tensor rms_norm_heads(ExecContext& ctx, const Tensor& x, const Tensor& weight, int head_dim, float eps);
+Tensor rms_norm_heads(ExecContext& ctx, const Tensor& x, const Tensor& weight, int head_dim,
+                      float eps);
 // Rotates x in place and returns it.
 Tensor rope(ExecContext& ctx, Tensor x, std::span<const int32_t> positions, const RopeParams& p);
 Tensor attention(ExecContext& ctx, const Tensor& q, std::span<const int32_t> q_pos, const Tensor& k,
-                 const Tensor& v, std::span<const int32_t> k_pos, const AttentionParams& p);  // [T, H·Dh]
+                 const Tensor& v, std::span<const int32_t> k_pos,
+                 const AttentionParams& p);  // [T, H·Dh]
 Tensor gelu_tanh_mul(ExecContext& ctx, const Tensor& g, const Tensor& u);
 Tensor silu_mul(ExecContext& ctx, const Tensor& g, const Tensor& u);
 Tensor add(ExecContext& ctx, const Tensor& a, const Tensor& b);

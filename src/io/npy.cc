@@ -1,15 +1,16 @@
 #include "io/npy.h"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
-#include <fmt/format.h>
-
 namespace unicorn::io {
 
-Status write_npy_f32(const std::string& path, const std::vector<int64_t>& shape, const float* data) {
+Status write_npy_f32(const std::string& path, const std::vector<int64_t>& shape,
+                     const float* data) {
     std::string dims;
     int64_t n = 1;
     for (int64_t d : shape) {
@@ -17,7 +18,8 @@ Status write_npy_f32(const std::string& path, const std::vector<int64_t>& shape,
         n *= d;
     }
     if (shape.size() > 1) dims.pop_back();  // "(7, 512)" but "(7,)" for one dimension
-    std::string header = fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}), }}", dims);
+    std::string header =
+        fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}), }}", dims);
     // Magic (6) + version (2) + header length (2) + header + '\n', padded to 64 bytes.
     const size_t unpadded = 10 + header.size() + 1;
     header.append((64 - unpadded % 64) % 64, ' ');
@@ -51,15 +53,19 @@ Result<NpyArray> read_npy_f32(const std::string& path) {
     in.read(head, 10);
     if (!in || std::memcmp(head, "\x93NUMPY", 6) != 0) return corrupt(path + ": not a .npy file");
     if (head[6] != 1) return unsupported(path + ": only .npy format version 1.0 is supported");
-    const size_t hlen = static_cast<uint8_t>(head[8]) | (static_cast<size_t>(static_cast<uint8_t>(head[9])) << 8);
+    const size_t hlen =
+        static_cast<uint8_t>(head[8]) | (static_cast<size_t>(static_cast<uint8_t>(head[9])) << 8);
     std::string header(hlen, '\0');
     in.read(header.data(), static_cast<std::streamsize>(hlen));
     if (!in) return corrupt(path + ": truncated header");
-    if (header.find("'descr': '<f4'") == std::string::npos) return unsupported(path + ": only little-endian float32 arrays are supported");
-    if (header.find("'fortran_order': False") == std::string::npos) return unsupported(path + ": Fortran-order arrays are not supported");
+    if (header.find("'descr': '<f4'") == std::string::npos)
+        return unsupported(path + ": only little-endian float32 arrays are supported");
+    if (header.find("'fortran_order': False") == std::string::npos)
+        return unsupported(path + ": Fortran-order arrays are not supported");
     const size_t open = header.find("'shape': (");
     const size_t close = header.find(')', open);
-    if (open == std::string::npos || close == std::string::npos) return corrupt(path + ": no shape in header");
+    if (open == std::string::npos || close == std::string::npos)
+        return corrupt(path + ": no shape in header");
     NpyArray a;
     std::stringstream ss(header.substr(open + 10, close - open - 10));
     std::string item;
@@ -72,7 +78,8 @@ Result<NpyArray> read_npy_f32(const std::string& path) {
         n *= d;
     }
     a.data.resize(static_cast<size_t>(n));
-    in.read(reinterpret_cast<char*>(a.data.data()), static_cast<std::streamsize>(n * sizeof(float)));
+    in.read(reinterpret_cast<char*>(a.data.data()),
+            static_cast<std::streamsize>(n * sizeof(float)));
     if (!in) return corrupt(path + ": truncated data");
     return a;
 }

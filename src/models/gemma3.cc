@@ -15,9 +15,9 @@
 //    value in config.json or GGUF is ignored here (Gemma 2 applied it; Gemma 3 does not).
 //  - Local RoPE base: HF rope_local_base_freq / rope_parameters.sliding_attention; GGUF
 //    `gemma3.rope.freq_base_swa`, defaulting to 10 000 (never to the global base).
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "exec/graph_ops.h"
 #include "io/gguf_writer.h"
@@ -63,9 +63,9 @@ struct Gemma3Config {
     float eps = 1e-6f;
     float attn_scale = 0;
     int32_t window = 0;
-    std::vector<bool> sliding;           // per layer
+    std::vector<bool> sliding;  // per layer
     double base_global = 1e6, base_local = 1e4;
-    double global_linear_factor = 1.0;   // linear RoPE scaling on global layers (4B+)
+    double global_linear_factor = 1.0;  // linear RoPE scaling on global layers (4B+)
     float final_softcap = 0;
     int32_t bos = -1;
 };
@@ -90,8 +90,10 @@ Result<Gemma3Config> parse_gguf(const ModelFiles& f) {
     UNI_ASSIGN_OR_RETURN(auto window, f.gguf_int("gemma3.attention.sliding_window"));
     c.window = static_cast<int32_t>(window.value_or(512));
     UNI_ASSIGN_OR_RETURN(auto scale, f.gguf_float("gemma3.attention.scale"));
-    const float default_scale = c.n_layers == 62 ? 1.0f / std::sqrt(static_cast<float>(c.d_model) / static_cast<float>(c.n_heads))
-                                                 : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    const float default_scale =
+        c.n_layers == 62
+            ? 1.0f / std::sqrt(static_cast<float>(c.d_model) / static_cast<float>(c.n_heads))
+            : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
     c.attn_scale = scale ? static_cast<float>(*scale) : default_scale;
     UNI_ASSIGN_OR_RETURN(auto fsc, f.gguf_float("gemma3.final_logit_softcapping"));
     c.final_softcap = static_cast<float>(fsc.value_or(0.0));
@@ -104,10 +106,13 @@ Result<Gemma3Config> parse_gguf(const ModelFiles& f) {
     c.context = ctx.value_or(0);
     UNI_ASSIGN_OR_RETURN(auto bos, f.gguf_int("tokenizer.ggml.bos_token_id"));
     c.bos = static_cast<int32_t>(bos.value_or(2));
-    UNI_ASSIGN_OR_RETURN(auto pattern, f.gguf_bool_array("gemma3.attention.sliding_window_pattern"));
+    UNI_ASSIGN_OR_RETURN(auto pattern,
+                         f.gguf_bool_array("gemma3.attention.sliding_window_pattern"));
     if (pattern) {
         if (static_cast<int64_t>(pattern->size()) != c.n_layers)
-            return corrupt(fmt::format("gemma3.attention.sliding_window_pattern has {} entries for {} layers", pattern->size(), c.n_layers));
+            return corrupt(
+                fmt::format("gemma3.attention.sliding_window_pattern has {} entries for {} layers",
+                            pattern->size(), c.n_layers));
         c.sliding = *pattern;
     } else {
         for (int64_t l = 0; l < c.n_layers; ++l) c.sliding.push_back((l + 1) % 6 != 0);
@@ -129,7 +134,8 @@ Result<Gemma3Config> parse_hf(const ModelFiles& f) {
     UNI_ASSIGN_OR_RETURN(c.head_dim, h.get_int_or("head_dim", 256));
     UNI_ASSIGN_OR_RETURN(double eps, h.get_double_or("rms_norm_eps", 1e-6));
     c.eps = static_cast<float>(eps);
-    UNI_ASSIGN_OR_RETURN(double qpas, h.get_double_or("query_pre_attn_scalar", static_cast<double>(c.head_dim)));
+    UNI_ASSIGN_OR_RETURN(double qpas,
+                         h.get_double_or("query_pre_attn_scalar", static_cast<double>(c.head_dim)));
     if (!(qpas > 0)) return corrupt("config.json: query_pre_attn_scalar must be positive");
     c.attn_scale = static_cast<float>(1.0 / std::sqrt(qpas));
     UNI_ASSIGN_OR_RETURN(int64_t window, h.get_int_or("sliding_window", 512));
@@ -143,29 +149,35 @@ Result<Gemma3Config> parse_hf(const ModelFiles& f) {
     if (h.has("layer_types")) {
         UNI_ASSIGN_OR_RETURN(std::vector<std::string> types, h.get_string_list("layer_types"));
         if (static_cast<int64_t>(types.size()) != c.n_layers)
-            return corrupt(fmt::format("config.json: layer_types has {} entries for {} layers", types.size(), c.n_layers));
+            return corrupt(fmt::format("config.json: layer_types has {} entries for {} layers",
+                                       types.size(), c.n_layers));
         for (const auto& t : types) c.sliding.push_back(t == "sliding_attention");
     } else {
         UNI_ASSIGN_OR_RETURN(int64_t period, h.get_int_or("sliding_window_pattern", 6));
-        for (int64_t l = 0; l < c.n_layers; ++l) c.sliding.push_back(period <= 0 || (l + 1) % period != 0);
+        for (int64_t l = 0; l < c.n_layers; ++l)
+            c.sliding.push_back(period <= 0 || (l + 1) % period != 0);
     }
     UNI_ASSIGN_OR_RETURN(io::RopeParams global, h.rope_params("full_attention"));
     c.base_global = global.theta;
-    if (global.type == "linear") c.global_linear_factor = global.factor;
-    else if (global.type != "default") return unsupported("config.json: RoPE type '" + global.type + "' is not supported for gemma3");
-    UNI_ASSIGN_OR_RETURN(std::optional<io::RopeParams> local, h.find_rope_params("sliding_attention"));
+    if (global.type == "linear")
+        c.global_linear_factor = global.factor;
+    else if (global.type != "default")
+        return unsupported("config.json: RoPE type '" + global.type +
+                           "' is not supported for gemma3");
+    UNI_ASSIGN_OR_RETURN(std::optional<io::RopeParams> local,
+                         h.find_rope_params("sliding_attention"));
     c.base_local = local ? local->theta : 10000.0;  // pitfall 22: never the global base
     return c;
 }
 
 class Gemma3 final : public Model {
-public:
+  public:
     Status load(std::shared_ptr<ModelFiles> files);
     const ModelInfo& info() const override { return info_; }
     const std::vector<KvLayerSpec>& kv_layout() const override { return kv_; }
     Result<Tensor> forward(ExecContext& ctx, std::span<const SequenceChunk> batch) override;
 
-private:
+  private:
     struct Layer {
         Tensor input_norm, post_attn_norm, pre_ffn_norm, post_ffn_norm;  // [D], already 1+w
         blocks::AttentionWeights attn;
@@ -207,10 +219,12 @@ Status Gemma3::load(std::shared_ptr<ModelFiles> files) {
     names_ = gemma3_names(gguf ? "" : hf_prefix(*files_));
     UNI_ASSIGN_OR_RETURN(cfg_, gguf ? parse_gguf(*files_) : parse_hf(*files_));
     const Gemma3Config& c = cfg_;
-    if (c.d_model <= 0 || c.n_layers <= 0 || c.n_kv_heads <= 0 || c.n_heads % c.n_kv_heads != 0 || c.head_dim <= 0 ||
-        c.head_dim % 2 != 0 || c.d_ff <= 0 || c.vocab <= 0 || c.window < 0)
-        return corrupt(fmt::format("inconsistent gemma3 hyperparameters: d_model={} layers={} heads={}/{} head_dim={} ffn={} vocab={}",
-                                   c.d_model, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.d_ff, c.vocab));
+    if (c.d_model <= 0 || c.n_layers <= 0 || c.n_kv_heads <= 0 || c.n_heads % c.n_kv_heads != 0 ||
+        c.head_dim <= 0 || c.head_dim % 2 != 0 || c.d_ff <= 0 || c.vocab <= 0 || c.window < 0)
+        return corrupt(fmt::format(
+            "inconsistent gemma3 hyperparameters: d_model={} layers={} heads={}/{} head_dim={} "
+            "ffn={} vocab={}",
+            c.d_model, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.d_ff, c.vocab));
     const int64_t q_width = c.n_heads * c.head_dim, kv_width = c.n_kv_heads * c.head_dim;
 
     freq_global_ = blocks::rope_frequencies(c.base_global, static_cast<int>(c.head_dim));
@@ -222,7 +236,8 @@ Status Gemma3::load(std::shared_ptr<ModelFiles> files) {
     for (int l = 0; l < c.n_layers; ++l) {
         Layer w;
         UNI_ASSIGN_OR_RETURN(w.input_norm, norm(blk(l, "attn_norm.weight"), c.d_model));
-        UNI_ASSIGN_OR_RETURN(w.post_attn_norm, norm(blk(l, "post_attention_norm.weight"), c.d_model));
+        UNI_ASSIGN_OR_RETURN(w.post_attn_norm,
+                             norm(blk(l, "post_attention_norm.weight"), c.d_model));
         UNI_ASSIGN_OR_RETURN(w.pre_ffn_norm, norm(blk(l, "ffn_norm.weight"), c.d_model));
         UNI_ASSIGN_OR_RETURN(w.post_ffn_norm, norm(blk(l, "post_ffw_norm.weight"), c.d_model));
         UNI_ASSIGN_OR_RETURN(w.attn.q_norm, norm(blk(l, "attn_q_norm.weight"), c.head_dim));
@@ -230,10 +245,13 @@ Status Gemma3::load(std::shared_ptr<ModelFiles> files) {
         UNI_ASSIGN_OR_RETURN(w.attn.q, weight(blk(l, "attn_q.weight"), Shape{q_width, c.d_model}));
         UNI_ASSIGN_OR_RETURN(w.attn.k, weight(blk(l, "attn_k.weight"), Shape{kv_width, c.d_model}));
         UNI_ASSIGN_OR_RETURN(w.attn.v, weight(blk(l, "attn_v.weight"), Shape{kv_width, c.d_model}));
-        UNI_ASSIGN_OR_RETURN(w.attn.o, weight(blk(l, "attn_output.weight"), Shape{c.d_model, q_width}));
-        UNI_ASSIGN_OR_RETURN(w.mlp.gate, weight(blk(l, "ffn_gate.weight"), Shape{c.d_ff, c.d_model}));
+        UNI_ASSIGN_OR_RETURN(w.attn.o,
+                             weight(blk(l, "attn_output.weight"), Shape{c.d_model, q_width}));
+        UNI_ASSIGN_OR_RETURN(w.mlp.gate,
+                             weight(blk(l, "ffn_gate.weight"), Shape{c.d_ff, c.d_model}));
         UNI_ASSIGN_OR_RETURN(w.mlp.up, weight(blk(l, "ffn_up.weight"), Shape{c.d_ff, c.d_model}));
-        UNI_ASSIGN_OR_RETURN(w.mlp.down, weight(blk(l, "ffn_down.weight"), Shape{c.d_model, c.d_ff}));
+        UNI_ASSIGN_OR_RETURN(w.mlp.down,
+                             weight(blk(l, "ffn_down.weight"), Shape{c.d_model, c.d_ff}));
         // Per-layer behaviour is data (architecture §4.3): window and RoPE base by layer type.
         const bool sliding = c.sliding[l];
         w.attn_cfg.n_heads = static_cast<int>(c.n_heads);
@@ -242,7 +260,8 @@ Status Gemma3::load(std::shared_ptr<ModelFiles> files) {
         w.attn_cfg.scale = c.attn_scale;
         w.attn_cfg.window = sliding ? c.window : 0;
         w.attn_cfg.qk_norm_eps = c.eps;
-        w.attn_cfg.rope = {0, static_cast<int>(c.head_dim), static_cast<int>(c.head_dim), ops::RopeMode::kNeox,
+        w.attn_cfg.rope = {0, static_cast<int>(c.head_dim), static_cast<int>(c.head_dim),
+                           ops::RopeMode::kNeox,
                            sliding ? freq_local_.data() : freq_global_.data()};
         kv_.push_back({kv_width, sliding ? c.window : 0});
         layers_.push_back(std::move(w));
@@ -266,20 +285,22 @@ Status Gemma3::load(std::shared_ptr<ModelFiles> files) {
                    {"attention_scale", fmt::format("{}", c.attn_scale)},
                    {"sliding_window", fmt::format("{}", c.window)},
                    {"layer_pattern", pattern + " (S sliding, G global)"},
-                   {"rope_base", fmt::format("global {} (linear ×{}), local {}", c.base_global, c.global_linear_factor, c.base_local)},
+                   {"rope_base", fmt::format("global {} (linear ×{}), local {}", c.base_global,
+                                             c.global_linear_factor, c.base_local)},
                    {"final_softcap", fmt::format("{}", c.final_softcap)}};
     return ok_status();
 }
 
 // Mirrors Gemma3DecoderLayer.forward: sandwich norms around attention and MLP.
-Tensor Gemma3::layer(ExecContext& ctx, const Layer& w, int l, Tensor x /* [T, D] */, const blocks::BatchPlan& plan) {
+Tensor Gemma3::layer(ExecContext& ctx, const Layer& w, int l, Tensor x /* [T, D] */,
+                     const blocks::BatchPlan& plan) {
     const float eps = cfg_.eps;
-    Tensor h = ops::rms_norm(ctx, x, w.input_norm, eps);                                    // [T, D]
-    Tensor a = blocks::self_attention(ctx, h, w.attn, w.attn_cfg, l, plan);                 // [T, D]
-    x = ops::add(ctx, x, ops::rms_norm(ctx, a, w.post_attn_norm, eps));                     // [T, D]
-    h = ops::rms_norm(ctx, x, w.pre_ffn_norm, eps);                                         // [T, D]
-    Tensor m = blocks::gated_mlp(ctx, h, w.mlp, blocks::Activation::kGeluTanh);             // [T, D]
-    x = ops::add(ctx, x, ops::rms_norm(ctx, m, w.post_ffn_norm, eps));                      // [T, D]
+    Tensor h = ops::rms_norm(ctx, x, w.input_norm, eps);                         // [T, D]
+    Tensor a = blocks::self_attention(ctx, h, w.attn, w.attn_cfg, l, plan);      // [T, D]
+    x = ops::add(ctx, x, ops::rms_norm(ctx, a, w.post_attn_norm, eps));          // [T, D]
+    h = ops::rms_norm(ctx, x, w.pre_ffn_norm, eps);                              // [T, D]
+    Tensor m = blocks::gated_mlp(ctx, h, w.mlp, blocks::Activation::kGeluTanh);  // [T, D]
+    x = ops::add(ctx, x, ops::rms_norm(ctx, m, w.post_ffn_norm, eps));           // [T, D]
     ctx.name(fmt::format("layer.{}.out", l), x);
     return x;
 }
@@ -292,9 +313,9 @@ Result<Tensor> Gemma3::forward(ExecContext& ctx, std::span<const SequenceChunk> 
     const float emb_scale = std::sqrt(static_cast<float>(cfg_.d_model));
     Tensor x = ops::embedding(ctx, embed_, plan.tokens, emb_scale);  // [T, D]
     for (int l = 0; l < cfg_.n_layers; ++l) x = layer(ctx, layers_[l], l, x, plan);
-    x = ops::gather_rows(ctx, x, plan.logit_rows);                   // [R, D]
-    x = ops::rms_norm(ctx, x, output_norm_, cfg_.eps);               // [R, D]
-    Tensor logits = ops::linear(ctx, x, embed_);                     // [R, V]
+    x = ops::gather_rows(ctx, x, plan.logit_rows);      // [R, D]
+    x = ops::rms_norm(ctx, x, output_norm_, cfg_.eps);  // [R, D]
+    Tensor logits = ops::linear(ctx, x, embed_);        // [R, V]
     if (cfg_.final_softcap > 0) logits = ops::softcap(ctx, logits, cfg_.final_softcap);
     if (ctx.failed()) return ctx.status();
     return logits;
@@ -338,7 +359,8 @@ Status export_gemma3(const ModelFiles& f, io::GgufWriter& w) {
     UNI_RETURN_IF_ERROR(copy("token_embd.weight"));
     UNI_RETURN_IF_ERROR(copy("output_norm.weight"));
     for (int l = 0; l < c.n_layers; ++l) {
-        for (const auto& [suffix, hf] : names.per_layer) UNI_RETURN_IF_ERROR(copy(blk(l, suffix.c_str())));
+        for (const auto& [suffix, hf] : names.per_layer)
+            UNI_RETURN_IF_ERROR(copy(blk(l, suffix.c_str())));
     }
     return ok_status();
 }
@@ -352,6 +374,7 @@ Result<std::unique_ptr<Model>> load_gemma3(std::shared_ptr<ModelFiles> files) {
 }  // namespace
 
 extern const ArchitectureEntry kGemma3Architecture;
-const ArchitectureEntry kGemma3Architecture = {"gemma3", {"gemma3", "gemma3_text"}, load_gemma3, export_gemma3};
+const ArchitectureEntry kGemma3Architecture = {
+    "gemma3", {"gemma3", "gemma3_text"}, load_gemma3, export_gemma3};
 
 }  // namespace unicorn

@@ -7,10 +7,10 @@
 //    directories use NeoX (rotate-half). Export applies the same permutation.
 //  - Llama 3 RoPE scaling: HF computes scaled frequencies from rope_parameters/rope_scaling;
 //    GGUF files carry them as the `rope_freqs.weight` divisor table.
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "exec/graph_ops.h"
 #include "io/gguf_writer.h"
@@ -100,23 +100,24 @@ Result<LlamaConfig> parse_hf(const ModelFiles& f) {
         c.high_freq_factor = rope.high_freq_factor;
         c.original_context = static_cast<double>(rope.original_max_position_embeddings);
     } else if (rope.type != "default") {
-        return unsupported(fmt::format("config.json: RoPE type '{}' is not supported for llama", rope.type));
+        return unsupported(
+            fmt::format("config.json: RoPE type '{}' is not supported for llama", rope.type));
     }
     return c;
 }
 
 class Llama final : public Model {
-public:
+  public:
     Status load(std::shared_ptr<ModelFiles> files);
     const ModelInfo& info() const override { return info_; }
     const std::vector<KvLayerSpec>& kv_layout() const override { return kv_; }
     Result<Tensor> forward(ExecContext& ctx, std::span<const SequenceChunk> batch) override;
 
-private:
+  private:
     struct Layer {
-        Tensor attn_norm;               // [D]
+        Tensor attn_norm;  // [D]
         blocks::AttentionWeights attn;
-        Tensor ffn_norm;                // [D]
+        Tensor ffn_norm;  // [D]
         blocks::MlpWeights mlp;
     };
     Result<Tensor> weight(const std::string& gguf_name, Shape shape);
@@ -147,14 +148,21 @@ Status Llama::load(std::shared_ptr<ModelFiles> files) {
     const bool gguf = files_->is_gguf();
     UNI_ASSIGN_OR_RETURN(cfg_, gguf ? parse_gguf(*files_) : parse_hf(*files_));
     const LlamaConfig& c = cfg_;
-    if (c.d_model <= 0 || c.n_layers <= 0 || c.n_kv_heads <= 0 || c.n_heads % c.n_kv_heads != 0 || c.head_dim <= 0 ||
-        c.d_ff <= 0 || c.vocab <= 0 || c.rot_dim <= 0 || c.rot_dim > c.head_dim || c.rot_dim % 2 != 0)
-        return corrupt(fmt::format("inconsistent llama hyperparameters: d_model={} layers={} heads={}/{} head_dim={} ffn={} vocab={}",
-                                   c.d_model, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.d_ff, c.vocab));
+    if (c.d_model <= 0 || c.n_layers <= 0 || c.n_kv_heads <= 0 || c.n_heads % c.n_kv_heads != 0 ||
+        c.head_dim <= 0 || c.d_ff <= 0 || c.vocab <= 0 || c.rot_dim <= 0 ||
+        c.rot_dim > c.head_dim || c.rot_dim % 2 != 0)
+        return corrupt(fmt::format(
+            "inconsistent llama hyperparameters: d_model={} layers={} heads={}/{} head_dim={} "
+            "ffn={} vocab={}",
+            c.d_model, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.d_ff, c.vocab));
     const int64_t q_width = c.n_heads * c.head_dim, kv_width = c.n_kv_heads * c.head_dim;
 
     UNI_ASSIGN_OR_RETURN(embed_, weight("token_embd.weight", Shape{c.vocab, c.d_model}));
-    UNI_ASSIGN_OR_RETURN(output_norm_, load_norm(*files_, gguf ? "output_norm.weight" : hf_tensor_name(names_, "output_norm.weight"), c.d_model, 0.0f));
+    UNI_ASSIGN_OR_RETURN(
+        output_norm_,
+        load_norm(*files_,
+                  gguf ? "output_norm.weight" : hf_tensor_name(names_, "output_norm.weight"),
+                  c.d_model, 0.0f));
     const std::string out_name = gguf ? "output.weight" : hf_tensor_name(names_, "output.weight");
     if (files_->has_tensor(out_name)) {
         UNI_ASSIGN_OR_RETURN(output_, weight("output.weight", Shape{c.vocab, c.d_model}));
@@ -172,23 +180,28 @@ Status Llama::load(std::shared_ptr<ModelFiles> files) {
         UNI_ASSIGN_OR_RETURN(w.attn.q, weight(blk(l, "attn_q.weight"), Shape{q_width, c.d_model}));
         UNI_ASSIGN_OR_RETURN(w.attn.k, weight(blk(l, "attn_k.weight"), Shape{kv_width, c.d_model}));
         UNI_ASSIGN_OR_RETURN(w.attn.v, weight(blk(l, "attn_v.weight"), Shape{kv_width, c.d_model}));
-        UNI_ASSIGN_OR_RETURN(w.attn.o, weight(blk(l, "attn_output.weight"), Shape{c.d_model, q_width}));
-        UNI_ASSIGN_OR_RETURN(w.mlp.gate, weight(blk(l, "ffn_gate.weight"), Shape{c.d_ff, c.d_model}));
+        UNI_ASSIGN_OR_RETURN(w.attn.o,
+                             weight(blk(l, "attn_output.weight"), Shape{c.d_model, q_width}));
+        UNI_ASSIGN_OR_RETURN(w.mlp.gate,
+                             weight(blk(l, "ffn_gate.weight"), Shape{c.d_ff, c.d_model}));
         UNI_ASSIGN_OR_RETURN(w.mlp.up, weight(blk(l, "ffn_up.weight"), Shape{c.d_ff, c.d_model}));
-        UNI_ASSIGN_OR_RETURN(w.mlp.down, weight(blk(l, "ffn_down.weight"), Shape{c.d_model, c.d_ff}));
+        UNI_ASSIGN_OR_RETURN(w.mlp.down,
+                             weight(blk(l, "ffn_down.weight"), Shape{c.d_model, c.d_ff}));
         layers_.push_back(std::move(w));
         kv_.push_back({kv_width, 0});
     }
 
     if (c.rope_factor > 0) {
-        inv_freq_ = blocks::llama3_scaled_frequencies(c.rope_base, static_cast<int>(c.rot_dim), c.rope_factor,
-                                                      c.low_freq_factor, c.high_freq_factor, c.original_context);
+        inv_freq_ = blocks::llama3_scaled_frequencies(c.rope_base, static_cast<int>(c.rot_dim),
+                                                      c.rope_factor, c.low_freq_factor,
+                                                      c.high_freq_factor, c.original_context);
     } else {
         inv_freq_ = blocks::rope_frequencies(c.rope_base, static_cast<int>(c.rot_dim));
     }
     if (gguf && files_->has_tensor("rope_freqs.weight")) {
         // llama.cpp divides each frequency by this factor table (Llama 3 scaling).
-        UNI_ASSIGN_OR_RETURN(Tensor factors, load_norm(*files_, "rope_freqs.weight", c.rot_dim / 2, 0.0f));
+        UNI_ASSIGN_OR_RETURN(Tensor factors,
+                             load_norm(*files_, "rope_freqs.weight", c.rot_dim / 2, 0.0f));
         for (size_t i = 0; i < inv_freq_.size(); ++i) inv_freq_[i] /= factors.data_as<float>()[i];
     }
     attn_cfg_.n_heads = static_cast<int>(c.n_heads);
@@ -210,19 +223,22 @@ Status Llama::load(std::shared_ptr<ModelFiles> files) {
     info_.vocab = c.vocab;
     info_.context_length = c.context;
     info_.bos_token = c.bos;
-    info_.hyper = {{"rms_norm_eps", fmt::format("{}", c.eps)},
-                   {"rope", fmt::format("{} base {}{}", gguf ? "normal (GGUF q/k permuted)" : "neox", c.rope_base,
-                                        c.rope_factor > 0 ? fmt::format(", llama3 scaling ×{}", c.rope_factor) : "")},
-                   {"tied_embeddings", output_.data() == embed_.data() ? "yes" : "no"}};
+    info_.hyper = {
+        {"rms_norm_eps", fmt::format("{}", c.eps)},
+        {"rope",
+         fmt::format("{} base {}{}", gguf ? "normal (GGUF q/k permuted)" : "neox", c.rope_base,
+                     c.rope_factor > 0 ? fmt::format(", llama3 scaling ×{}", c.rope_factor) : "")},
+        {"tied_embeddings", output_.data() == embed_.data() ? "yes" : "no"}};
     return ok_status();
 }
 
 // Mirrors LlamaDecoderLayer.forward.
-Tensor Llama::layer(ExecContext& ctx, const Layer& w, int l, Tensor x /* [T, D] */, const blocks::BatchPlan& plan) {
-    Tensor h = ops::rms_norm(ctx, x, w.attn_norm, cfg_.eps);                              // [T, D]
-    x = ops::add(ctx, x, blocks::self_attention(ctx, h, w.attn, attn_cfg_, l, plan));     // [T, D]
-    h = ops::rms_norm(ctx, x, w.ffn_norm, cfg_.eps);                                      // [T, D]
-    x = ops::add(ctx, x, blocks::gated_mlp(ctx, h, w.mlp, blocks::Activation::kSilu));    // [T, D]
+Tensor Llama::layer(ExecContext& ctx, const Layer& w, int l, Tensor x /* [T, D] */,
+                    const blocks::BatchPlan& plan) {
+    Tensor h = ops::rms_norm(ctx, x, w.attn_norm, cfg_.eps);                            // [T, D]
+    x = ops::add(ctx, x, blocks::self_attention(ctx, h, w.attn, attn_cfg_, l, plan));   // [T, D]
+    h = ops::rms_norm(ctx, x, w.ffn_norm, cfg_.eps);                                    // [T, D]
+    x = ops::add(ctx, x, blocks::gated_mlp(ctx, h, w.mlp, blocks::Activation::kSilu));  // [T, D]
     ctx.name(fmt::format("layer.{}.out", l), x);
     return x;
 }
@@ -233,9 +249,9 @@ Result<Tensor> Llama::forward(ExecContext& ctx, std::span<const SequenceChunk> b
     UNI_ASSIGN_OR_RETURN(blocks::BatchPlan plan, blocks::plan_batch(batch));
     Tensor x = ops::embedding(ctx, embed_, plan.tokens, 1.0f);  // [T, D]
     for (int l = 0; l < cfg_.n_layers; ++l) x = layer(ctx, layers_[l], l, x, plan);
-    x = ops::gather_rows(ctx, x, plan.logit_rows);              // [R, D]
-    x = ops::rms_norm(ctx, x, output_norm_, cfg_.eps);          // [R, D]
-    Tensor logits = ops::linear(ctx, x, output_);               // [R, V]
+    x = ops::gather_rows(ctx, x, plan.logit_rows);      // [R, D]
+    x = ops::rms_norm(ctx, x, output_norm_, cfg_.eps);  // [R, D]
+    Tensor logits = ops::linear(ctx, x, output_);       // [R, V]
     if (ctx.failed()) return ctx.status();
     return logits;
 }
@@ -247,7 +263,8 @@ Tensor permute_for_interleaved_rope(const Tensor& w, int64_t n_heads) {
     for (int64_t h = 0; h < n_heads; ++h)
         for (int64_t i = 0; i < half; ++i)
             for (int64_t j = 0; j < 2; ++j)
-                std::memcpy(out.row_bytes_ptr(h * head + 2 * i + j), w.row_bytes_ptr(h * head + j * half + i), w.row_bytes());
+                std::memcpy(out.row_bytes_ptr(h * head + 2 * i + j),
+                            w.row_bytes_ptr(h * head + j * half + i), w.row_bytes());
     return out;
 }
 
@@ -269,24 +286,30 @@ Status export_llama(const ModelFiles& f, io::GgufWriter& w) {
     if (c.bos >= 0) w.set_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(c.bos));
     if (c.rope_factor > 0) {
         const auto plain = blocks::rope_frequencies(c.rope_base, static_cast<int>(c.rot_dim));
-        const auto scaled = blocks::llama3_scaled_frequencies(c.rope_base, static_cast<int>(c.rot_dim), c.rope_factor,
-                                                              c.low_freq_factor, c.high_freq_factor, c.original_context);
+        const auto scaled = blocks::llama3_scaled_frequencies(
+            c.rope_base, static_cast<int>(c.rot_dim), c.rope_factor, c.low_freq_factor,
+            c.high_freq_factor, c.original_context);
         Tensor factors = Tensor::empty(DType::kF32, Shape{static_cast<int64_t>(plain.size())});
-        for (size_t i = 0; i < plain.size(); ++i) factors.data_as<float>()[i] = plain[i] / scaled[i];
+        for (size_t i = 0; i < plain.size(); ++i)
+            factors.data_as<float>()[i] = plain[i] / scaled[i];
         UNI_RETURN_IF_ERROR(w.add_tensor("rope_freqs.weight", factors));
     }
     auto copy = [&](const std::string& g) -> Status {
         UNI_ASSIGN_OR_RETURN(Tensor t, f.tensor(hf_tensor_name(kLlamaNames, g)));
-        if (g.find("attn_q.weight") != std::string::npos) t = permute_for_interleaved_rope(t, c.n_heads);
-        if (g.find("attn_k.weight") != std::string::npos) t = permute_for_interleaved_rope(t, c.n_kv_heads);
+        if (g.find("attn_q.weight") != std::string::npos)
+            t = permute_for_interleaved_rope(t, c.n_heads);
+        if (g.find("attn_k.weight") != std::string::npos)
+            t = permute_for_interleaved_rope(t, c.n_kv_heads);
         UNI_RETURN_IF_ERROR(w.add_tensor(g, t));
         return ok_status();
     };
     UNI_RETURN_IF_ERROR(copy("token_embd.weight"));
     UNI_RETURN_IF_ERROR(copy("output_norm.weight"));
-    if (f.has_tensor(hf_tensor_name(kLlamaNames, "output.weight"))) UNI_RETURN_IF_ERROR(copy("output.weight"));
+    if (f.has_tensor(hf_tensor_name(kLlamaNames, "output.weight")))
+        UNI_RETURN_IF_ERROR(copy("output.weight"));
     for (int l = 0; l < c.n_layers; ++l) {
-        for (const auto& [suffix, hf] : kLlamaNames.per_layer) UNI_RETURN_IF_ERROR(copy(blk(l, suffix.c_str())));
+        for (const auto& [suffix, hf] : kLlamaNames.per_layer)
+            UNI_RETURN_IF_ERROR(copy(blk(l, suffix.c_str())));
     }
     return ok_status();
 }
@@ -300,6 +323,7 @@ Result<std::unique_ptr<Model>> load_llama(std::shared_ptr<ModelFiles> files) {
 }  // namespace
 
 extern const ArchitectureEntry kLlamaArchitecture;
-const ArchitectureEntry kLlamaArchitecture = {"llama", {"llama", "mistral"}, load_llama, export_llama};
+const ArchitectureEntry kLlamaArchitecture = {
+    "llama", {"llama", "mistral"}, load_llama, export_llama};
 
 }  // namespace unicorn

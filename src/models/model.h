@@ -30,13 +30,13 @@ struct ModelInfo {
     int64_t context_length = 0;  // trained context (0 if unknown)
     int32_t bos_token = -1;
     int64_t n_params = 0;
-    size_t weight_bytes = 0;                       // bytes of every tensor the model uses
-    std::map<std::string, int64_t> tensor_types;   // dtype name → tensor count
+    size_t weight_bytes = 0;                                 // bytes of every tensor the model uses
+    std::map<std::string, int64_t> tensor_types;             // dtype name → tensor count
     std::vector<std::pair<std::string, std::string>> hyper;  // extra "key: value" lines for `info`
 };
 
 class Model {
-public:
+  public:
     virtual ~Model() = default;
     virtual const ModelInfo& info() const = 0;
     virtual const std::vector<KvLayerSpec>& kv_layout() const = 0;

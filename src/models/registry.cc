@@ -23,8 +23,10 @@ Result<const ArchitectureEntry*> find_entry(const ModelFiles& f) {
         }
     }
     std::string known;
-    for (const ArchitectureEntry* e : kArchitectures) known += (known.empty() ? "" : ", ") + std::string(e->gguf_name);
-    return unsupported(fmt::format("{}: architecture '{}' is not supported (supported: {})", f.path(), f.architecture(), known));
+    for (const ArchitectureEntry* e : kArchitectures)
+        known += (known.empty() ? "" : ", ") + std::string(e->gguf_name);
+    return unsupported(fmt::format("{}: architecture '{}' is not supported (supported: {})",
+                                   f.path(), f.architecture(), known));
 }
 
 }  // namespace

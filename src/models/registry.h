@@ -17,8 +17,8 @@ class GgufWriter;
 }
 
 struct ArchitectureEntry {
-    const char* gguf_name;                      // general.architecture
-    std::vector<std::string> hf_model_types;    // config.json model_type values
+    const char* gguf_name;                    // general.architecture
+    std::vector<std::string> hf_model_types;  // config.json model_type values
     Result<std::unique_ptr<Model>> (*load)(std::shared_ptr<ModelFiles> files);
     // Writes the model's metadata and tensors (HF input) in llama.cpp's GGUF layout.
     Status (*export_gguf)(const ModelFiles& files, io::GgufWriter& writer);

@@ -4,16 +4,26 @@ namespace unicorn {
 
 const char* op_name(OpKind op) {
     switch (op) {
-        case OpKind::kEmbedding: return "embedding";
-        case OpKind::kLinear: return "linear";
-        case OpKind::kRmsNorm: return "rms_norm";
-        case OpKind::kRope: return "rope";
-        case OpKind::kAttention: return "attention";
-        case OpKind::kGeluTanhMul: return "gelu_tanh_mul";
-        case OpKind::kSiluMul: return "silu_mul";
-        case OpKind::kAdd: return "add";
-        case OpKind::kSoftcap: return "softcap";
-        case OpKind::kCount: break;
+        case OpKind::kEmbedding:
+            return "embedding";
+        case OpKind::kLinear:
+            return "linear";
+        case OpKind::kRmsNorm:
+            return "rms_norm";
+        case OpKind::kRope:
+            return "rope";
+        case OpKind::kAttention:
+            return "attention";
+        case OpKind::kGeluTanhMul:
+            return "gelu_tanh_mul";
+        case OpKind::kSiluMul:
+            return "silu_mul";
+        case OpKind::kAdd:
+            return "add";
+        case OpKind::kSoftcap:
+            return "softcap";
+        case OpKind::kCount:
+            break;
     }
     return "?";
 }

@@ -32,7 +32,7 @@ enum class RopeMode {
 struct RopeParams {
     int n_heads = 0;
     int head_dim = 0;
-    int rot_dim = 0;                  // leading dims of each head that rotate (≤ head_dim)
+    int rot_dim = 0;  // leading dims of each head that rotate (≤ head_dim)
     RopeMode mode = RopeMode::kNeox;
     const float* inv_freq = nullptr;  // [rot_dim/2]; already includes any frequency scaling
 };

@@ -10,7 +10,9 @@ Result<GenerationStats> generate(Session& session, const GenerateRequest& req) {
     if (req.prompt.empty()) return invalid_argument("the prompt is empty");
     if (req.max_tokens < 0) return invalid_argument("max tokens must be >= 0");
     using Clock = std::chrono::steady_clock;
-    const auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
+    const auto seconds = [](Clock::time_point a, Clock::time_point b) {
+        return std::chrono::duration<double>(b - a).count();
+    };
     GenerationStats st;
     st.prompt_tokens = static_cast<int64_t>(req.prompt.size());
     std::vector<int32_t> history(req.prompt.begin(), req.prompt.end());
@@ -21,7 +23,8 @@ Result<GenerationStats> generate(Session& session, const GenerateRequest& req) {
     const auto t1 = Clock::now();
     st.prefill_s = seconds(t0, t1);
     for (int32_t i = 0; i < req.max_tokens; ++i) {
-        const int32_t tok = sampler.sample(logits.row<float>(logits.rows() - 1), logits.cols(), history);
+        const int32_t tok =
+            sampler.sample(logits.row<float>(logits.rows() - 1), logits.cols(), history);
         if (i == 0) st.ttft_s = seconds(t0, Clock::now());
         if (req.is_eog && req.is_eog(tok)) {
             st.stopped_by_eog = true;

@@ -18,10 +18,14 @@ struct GenerationStats {
     double prefill_s = 0;  // prompt forward passes
     double decode_s = 0;   // every forward pass after the prompt
     bool stopped_by_eog = false;
-    double prefill_tok_s() const { return prefill_s > 0 ? static_cast<double>(prompt_tokens) / prefill_s : 0; }
+    double prefill_tok_s() const {
+        return prefill_s > 0 ? static_cast<double>(prompt_tokens) / prefill_s : 0;
+    }
     // Tokens produced by decode passes (the first token comes from the prefill's logits).
     double decode_tok_s() const {
-        return decode_s > 0 && generated_tokens > 1 ? static_cast<double>(generated_tokens - 1) / decode_s : 0;
+        return decode_s > 0 && generated_tokens > 1
+                   ? static_cast<double>(generated_tokens - 1) / decode_s
+                   : 0;
     }
 };
 
@@ -29,8 +33,8 @@ struct GenerateRequest {
     std::span<const int32_t> prompt;
     int32_t max_tokens = 128;
     SamplingParams sampling;
-    std::function<bool(int32_t)> is_eog;        // end-of-generation tokens (not emitted)
-    std::function<bool(int32_t)> on_token;      // false: stop after this token
+    std::function<bool(int32_t)> is_eog;    // end-of-generation tokens (not emitted)
+    std::function<bool(int32_t)> on_token;  // false: stop after this token
 };
 
 Result<GenerationStats> generate(Session& session, const GenerateRequest& req);

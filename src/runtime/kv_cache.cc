@@ -1,9 +1,9 @@
 #include "runtime/kv_cache.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace unicorn {
 
@@ -24,19 +24,27 @@ KvCache::KvCache(const std::vector<KvLayerSpec>& layout, int32_t max_positions, 
     }
 }
 
-Result<KvLayerView> KvCache::append(int layer, const Tensor& k, const Tensor& v, std::span<const int32_t> positions) {
+Result<KvLayerView> KvCache::append(int layer, const Tensor& k, const Tensor& v,
+                                    std::span<const int32_t> positions) {
     if (layer < 0 || layer >= static_cast<int>(layers_.size()))
         return internal_error(fmt::format("KV cache has no layer {}", layer));
     Layer& l = layers_[layer];
     const int64_t t = k.rows();
-    if (k.cols() != l.width || v.cols() != l.width || v.rows() != t || static_cast<int64_t>(positions.size()) != t)
-        return internal_error(fmt::format("KV append of {} rows × {} into a layer of width {}", t, k.cols(), l.width));
-    if (t > max_chunk_) return internal_error(fmt::format("KV append of {} rows exceeds the chunk limit {}", t, max_chunk_));
+    if (k.cols() != l.width || v.cols() != l.width || v.rows() != t ||
+        static_cast<int64_t>(positions.size()) != t)
+        return internal_error(fmt::format("KV append of {} rows × {} into a layer of width {}", t,
+                                          k.cols(), l.width));
+    if (t > max_chunk_)
+        return internal_error(
+            fmt::format("KV append of {} rows exceeds the chunk limit {}", t, max_chunk_));
     for (int64_t i = 0; i < t; ++i) {
         const int32_t pos = positions[i];
-        if (pos != l.next_pos) return internal_error(fmt::format("KV layer {}: position {} appended after {}", layer, pos, l.next_pos));
+        if (pos != l.next_pos)
+            return internal_error(
+                fmt::format("KV layer {}: position {} appended after {}", layer, pos, l.next_pos));
         if (pos >= max_positions_)
-            return resource_exhausted(fmt::format("context is full: {} positions (use a larger context size)", max_positions_));
+            return resource_exhausted(fmt::format(
+                "context is full: {} positions (use a larger context size)", max_positions_));
         const int32_t slot = l.ring ? pos % l.capacity : pos;
         std::memcpy(l.k.row<float>(slot), k.row<float>(i), l.k.row_bytes());
         std::memcpy(l.v.row<float>(slot), v.row<float>(i), l.v.row_bytes());

@@ -12,7 +12,7 @@
 namespace unicorn {
 
 class KvCache final : public KvSequence {
-public:
+  public:
     // max_positions: context size; max_chunk: the most tokens one forward() appends.
     KvCache(const std::vector<KvLayerSpec>& layout, int32_t max_positions, int32_t max_chunk);
 
@@ -25,12 +25,12 @@ public:
     // Forget everything (positions restart at 0).
     void clear();
 
-private:
+  private:
     struct Layer {
         int64_t width = 0;
         int32_t capacity = 0;  // rows
         bool ring = false;
-        Tensor k, v;           // F32 [capacity, width]
+        Tensor k, v;  // F32 [capacity, width]
         std::vector<int32_t> positions;
         int32_t filled = 0;    // rows holding data
         int32_t next_pos = 0;  // positions appended so far

@@ -1,41 +1,52 @@
 #include "runtime/sampler.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <unordered_set>
-
-#include <fmt/format.h>
 
 namespace unicorn {
 
 Status validate(const SamplingParams& p) {
     if (!std::isfinite(p.temperature) || p.temperature > 100.0f)
-        return invalid_argument(fmt::format("temperature {} is not a finite value in [0, 100] (0 = greedy)", p.temperature));
-    if (p.top_k < 0) return invalid_argument(fmt::format("top-k {} must be >= 0 (0 = off)", p.top_k));
-    if (!(p.top_p > 0.0f && p.top_p <= 1.0f)) return invalid_argument(fmt::format("top-p {} must be in (0, 1]", p.top_p));
-    if (!(p.min_p >= 0.0f && p.min_p <= 1.0f)) return invalid_argument(fmt::format("min-p {} must be in [0, 1]", p.min_p));
+        return invalid_argument(fmt::format(
+            "temperature {} is not a finite value in [0, 100] (0 = greedy)", p.temperature));
+    if (p.top_k < 0)
+        return invalid_argument(fmt::format("top-k {} must be >= 0 (0 = off)", p.top_k));
+    if (!(p.top_p > 0.0f && p.top_p <= 1.0f))
+        return invalid_argument(fmt::format("top-p {} must be in (0, 1]", p.top_p));
+    if (!(p.min_p >= 0.0f && p.min_p <= 1.0f))
+        return invalid_argument(fmt::format("min-p {} must be in [0, 1]", p.min_p));
     if (!(p.repeat_penalty > 0.0f && std::isfinite(p.repeat_penalty)))
-        return invalid_argument(fmt::format("repeat penalty {} must be positive (1 = off)", p.repeat_penalty));
+        return invalid_argument(
+            fmt::format("repeat penalty {} must be positive (1 = off)", p.repeat_penalty));
     if (p.repeat_last_n < 0) return invalid_argument("repeat-last-n must be >= 0");
     return ok_status();
 }
 
 Sampler::Sampler(const SamplingParams& p) : p_(p), rng_(p.seed) {}
 
-std::vector<Sampler::Candidate>& Sampler::filter(const float* logits, int64_t n, std::span<const int32_t> history) {
+std::vector<Sampler::Candidate>& Sampler::filter(const float* logits, int64_t n,
+                                                 std::span<const int32_t> history) {
     cand_.resize(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) cand_[i] = {static_cast<int32_t>(i), logits[i], 0.0};
     // Repetition penalty (CTRL-style, as llama.cpp): each distinct recent token once.
     if (p_.repeat_penalty != 1.0f && p_.repeat_last_n > 0) {
-        const size_t start = history.size() > static_cast<size_t>(p_.repeat_last_n) ? history.size() - p_.repeat_last_n : 0;
-        std::unordered_set<int32_t> seen(history.begin() + static_cast<std::ptrdiff_t>(start), history.end());
+        const size_t start = history.size() > static_cast<size_t>(p_.repeat_last_n)
+                                 ? history.size() - p_.repeat_last_n
+                                 : 0;
+        std::unordered_set<int32_t> seen(history.begin() + static_cast<std::ptrdiff_t>(start),
+                                         history.end());
         for (int32_t id : seen) {
             if (id < 0 || id >= n) continue;
             float& l = cand_[id].logit;
             l = l > 0 ? l / p_.repeat_penalty : l * p_.repeat_penalty;
         }
     }
-    auto by_logit = [](const Candidate& a, const Candidate& b) { return a.logit > b.logit || (a.logit == b.logit && a.id < b.id); };
+    auto by_logit = [](const Candidate& a, const Candidate& b) {
+        return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+    };
     if (p_.temperature <= 0.0f) {
         const auto best = std::min_element(cand_.begin(), cand_.end(), by_logit);
         Candidate c = *best;
@@ -46,7 +57,8 @@ std::vector<Sampler::Candidate>& Sampler::filter(const float* logits, int64_t n,
     size_t keep = cand_.size();
     if (p_.top_k > 0 && static_cast<size_t>(p_.top_k) < keep) {
         keep = static_cast<size_t>(p_.top_k);
-        std::partial_sort(cand_.begin(), cand_.begin() + static_cast<std::ptrdiff_t>(keep), cand_.end(), by_logit);
+        std::partial_sort(cand_.begin(), cand_.begin() + static_cast<std::ptrdiff_t>(keep),
+                          cand_.end(), by_logit);
         cand_.resize(keep);
     } else {
         std::sort(cand_.begin(), cand_.end(), by_logit);
@@ -76,7 +88,8 @@ std::vector<Sampler::Candidate>& Sampler::filter(const float* logits, int64_t n,
     }
     // Temperature, then the final distribution over the survivors.
     sum = 0;
-    for (auto& c : cand_) sum += (c.p = std::exp((static_cast<double>(c.logit) - max_l) / p_.temperature));
+    for (auto& c : cand_)
+        sum += (c.p = std::exp((static_cast<double>(c.logit) - max_l) / p_.temperature));
     for (auto& c : cand_) c.p /= sum;
     return cand_;
 }
@@ -93,7 +106,8 @@ int32_t Sampler::sample(const float* logits, int64_t n, std::span<const int32_t>
     return c.back().id;  // u rounding past the last cumulative sum
 }
 
-std::vector<double> Sampler::distribution(const float* logits, int64_t n, std::span<const int32_t> history) {
+std::vector<double> Sampler::distribution(const float* logits, int64_t n,
+                                          std::span<const int32_t> history) {
     std::vector<double> out(static_cast<size_t>(n), 0.0);
     for (const Candidate& c : filter(logits, n, history)) out[c.id] = c.p;
     return out;

@@ -28,7 +28,7 @@ struct SamplingParams {
 Status validate(const SamplingParams& p);
 
 class Sampler {
-public:
+  public:
     explicit Sampler(const SamplingParams& p);
 
     // Picks a token from logits [n]. `history` is the sequence so far (prompt + generated),
@@ -37,16 +37,18 @@ public:
 
     // The probabilities the draw would use, after every filter, indexed by token (zeros for
     // filtered tokens). For tests and logprobs.
-    std::vector<double> distribution(const float* logits, int64_t n, std::span<const int32_t> history);
+    std::vector<double> distribution(const float* logits, int64_t n,
+                                     std::span<const int32_t> history);
 
-private:
+  private:
     struct Candidate {
         int32_t id;
         float logit;
         double p;
     };
     // Candidates surviving penalty + top-k/top-p/min-p, with p = tempered softmax.
-    std::vector<Candidate>& filter(const float* logits, int64_t n, std::span<const int32_t> history);
+    std::vector<Candidate>& filter(const float* logits, int64_t n,
+                                   std::span<const int32_t> history);
 
     SamplingParams p_;
     std::mt19937_64 rng_;

@@ -1,9 +1,9 @@
 #include "runtime/session.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace unicorn {
 namespace {
@@ -17,13 +17,16 @@ int32_t pick_context(const Model& m, const SessionOptions& o) {
 }  // namespace
 
 Session::Session(Model& model, ExecContext& ctx, const SessionOptions& opts)
-    : model_(model), ctx_(ctx), opts_(opts), kv_(model.kv_layout(), pick_context(model, opts), std::max(1, opts.chunk)) {}
+    : model_(model),
+      ctx_(ctx),
+      opts_(opts),
+      kv_(model.kv_layout(), pick_context(model, opts), std::max(1, opts.chunk)) {}
 
 Result<Tensor> Session::prefill(std::span<const int32_t> tokens, bool all_logits) {
     if (tokens.empty()) return invalid_argument("no tokens to process");
     if (kv_.length() + static_cast<int64_t>(tokens.size()) > kv_.max_positions())
-        return invalid_argument(fmt::format("{} tokens do not fit: {} already in a context of {}", tokens.size(),
-                                            kv_.length(), kv_.max_positions()));
+        return invalid_argument(fmt::format("{} tokens do not fit: {} already in a context of {}",
+                                            tokens.size(), kv_.length(), kv_.max_positions()));
     std::vector<Tensor> parts;
     const size_t chunk = static_cast<size_t>(std::max(1, opts_.chunk));
     for (size_t b = 0; b < tokens.size(); b += chunk) {
@@ -39,7 +42,8 @@ Result<Tensor> Session::prefill(std::span<const int32_t> tokens, bool all_logits
     Tensor out = Tensor::empty(DType::kF32, Shape{rows, vocab});
     int64_t r = 0;
     for (const Tensor& p : parts)
-        for (int64_t i = 0; i < p.rows(); ++i) std::memcpy(out.row<float>(r++), p.row<float>(i), out.row_bytes());
+        for (int64_t i = 0; i < p.rows(); ++i)
+            std::memcpy(out.row<float>(r++), p.row<float>(i), out.row_bytes());
     return out;
 }
 

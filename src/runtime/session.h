@@ -12,12 +12,12 @@
 namespace unicorn {
 
 struct SessionOptions {
-    int32_t context = 0;      // 0: the model's trained context, capped at 4096
-    int32_t chunk = 256;      // prefill chunk (tokens per forward pass)
+    int32_t context = 0;  // 0: the model's trained context, capped at 4096
+    int32_t chunk = 256;  // prefill chunk (tokens per forward pass)
 };
 
 class Session {
-public:
+  public:
     Session(Model& model, ExecContext& ctx, const SessionOptions& opts);
 
     // Feeds tokens through the model in chunks. With all_logits, returns F32 [n, vocab] for
@@ -33,7 +33,7 @@ public:
     int32_t context() const { return kv_.max_positions(); }
     KvCache& kv() { return kv_; }
 
-private:
+  private:
     Model& model_;
     ExecContext& ctx_;
     SessionOptions opts_;

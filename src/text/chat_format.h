@@ -27,7 +27,8 @@ struct ChatFormat {
 };
 
 // From the template source (GGUF tokenizer.chat_template); unsupported for anything else.
-Result<ChatFormat> detect_chat_format(const std::string& template_source, const std::string& bos_text);
+Result<ChatFormat> detect_chat_format(const std::string& template_source,
+                                      const std::string& bos_text);
 // "gemma" or "chatml" (--chat-format).
 Result<ChatFormat> chat_format_by_name(const std::string& name, const std::string& bos_text);
 

@@ -111,7 +111,8 @@ class VocabTokenizer : public Tokenizer {
                 continue;
             }
             std::string piece;
-            if (v_->prepend_space && prev_special) piece = " ";
+            piece.reserve(f.length + 1);
+            if (v_->prepend_space && prev_special) piece.push_back(' ');
             piece.append(text.substr(f.offset, f.length));
             if (v_->escape_whitespaces) replace_all(piece, " ", kSpaceMarker);
             if (v_->type == VocabType::kSpm) {

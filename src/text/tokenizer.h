@@ -8,6 +8,8 @@
 // Two kinds sit behind this interface: SentencePiece BPE (`tokenizer.ggml.model = "llama"`) and
 // byte-level BPE with a regex pre-tokenizer (`"gpt2"`, and Gemma 4's `"gemma4"`). Details and
 // the GGUF keys: docs/reference/formats-and-apis.md §4.4 and §6.
+//
+// A Tokenizer is immutable once loaded: every method may be called from several threads.
 #pragma once
 
 #include <cstdint>

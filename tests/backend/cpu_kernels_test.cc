@@ -22,7 +22,7 @@ using testing::poisoned_f32;
 using testing::random_f32;
 
 class CpuKernelTest : public ::testing::TestWithParam<IsaLevel> {
-protected:
+  protected:
     void SetUp() override {
         if (static_cast<int>(GetParam()) > static_cast<int>(detected_isa()))
             GTEST_SKIP() << "this CPU lacks " << isa_name(GetParam());
@@ -43,7 +43,8 @@ TEST_P(CpuKernelTest, RmsNormMatchesReference) {
                 cpu::rms_norm(pool_, x, w, {1e-6f}, got);
                 ops::ref::rms_norm(x, w, {1e-6f}, want);
                 // fp32 sum of squares over `cols` terms: relative error ~ cols·2^-24.
-                EXPECT_LE(max_abs_diff(got, want), 1e-6 * (1 + cols / 16.0) * (1 + max_abs(want))) << rows << "x" << cols;
+                EXPECT_LE(max_abs_diff(got, want), 1e-6 * (1 + cols / 16.0) * (1 + max_abs(want)))
+                    << rows << "x" << cols;
             }
         }
     }
@@ -79,8 +80,9 @@ TEST_P(CpuKernelTest, AttentionMatchesReference) {
         int32_t window;
         float softcap;
     };
-    for (const Case& c : {Case{1, 1, 1, 1, 7, 0, 0}, Case{7, 33, 4, 2, 16, 0, 0}, Case{7, 33, 4, 1, 33, 5, 0},
-                          Case{3, 20, 6, 3, 8, 4, 20.0f}, Case{1, 64, 8, 2, 64, 0, 0}, Case{5, 12, 2, 2, 4, 1, 0}}) {
+    for (const Case& c : {Case{1, 1, 1, 1, 7, 0, 0}, Case{7, 33, 4, 2, 16, 0, 0},
+                          Case{7, 33, 4, 1, 33, 5, 0}, Case{3, 20, 6, 3, 8, 4, 20.0f},
+                          Case{1, 64, 8, 2, 64, 0, 0}, Case{5, 12, 2, 2, 4, 1, 0}}) {
         Tensor q = random_f32(rng_, c.t, c.heads * c.dim, 1.0f, 3);
         Tensor k = random_f32(rng_, c.s, c.kv_heads * c.dim, 1.0f, 2);
         Tensor v = random_f32(rng_, c.s, c.kv_heads * c.dim, 1.0f, 1);
@@ -88,7 +90,9 @@ TEST_P(CpuKernelTest, AttentionMatchesReference) {
         std::vector<int32_t> kpos(static_cast<size_t>(c.s)), qpos(static_cast<size_t>(c.t));
         for (int64_t i = 0; i < c.s; ++i) kpos[i] = static_cast<int32_t>((i + 3) % c.s);
         for (int64_t i = 0; i < c.t; ++i) qpos[i] = static_cast<int32_t>(c.s - c.t + i);
-        ops::AttentionParams p{c.heads, c.kv_heads, c.dim, 1.0f / std::sqrt(static_cast<float>(c.dim)), c.window, c.softcap};
+        ops::AttentionParams p{c.heads,  c.kv_heads,
+                               c.dim,    1.0f / std::sqrt(static_cast<float>(c.dim)),
+                               c.window, c.softcap};
         Tensor got = poisoned_f32(c.t, c.heads * c.dim), want = poisoned_f32(c.t, c.heads * c.dim);
         cpu::attention(pool_, q, qpos, k, v, kpos, p, got);
         ops::ref::attention(q, qpos, k, v, kpos, p, want);
@@ -100,14 +104,16 @@ TEST_P(CpuKernelTest, AttentionMatchesReference) {
 TEST_P(CpuKernelTest, ElementwiseMatchReference) {
     for (int64_t rows : {0, 1, 7}) {
         for (int64_t cols : {1, 7, 33, 100}) {
-            Tensor a = random_f32(rng_, rows, cols, 4.0f, 3), b = random_f32(rng_, rows, cols, 2.0f);
+            Tensor a = random_f32(rng_, rows, cols, 4.0f, 3),
+                   b = random_f32(rng_, rows, cols, 2.0f);
             struct Op {
                 const char* name;
                 void (*cpu)(ThreadPool&, const Tensor&, const Tensor&, const Tensor&);
                 void (*ref)(const Tensor&, const Tensor&, const Tensor&);
             };
             for (const Op& op : {Op{"gelu_tanh_mul", cpu::gelu_tanh_mul, ops::ref::gelu_tanh_mul},
-                                 Op{"silu_mul", cpu::silu_mul, ops::ref::silu_mul}, Op{"add", cpu::add, ops::ref::add}}) {
+                                 Op{"silu_mul", cpu::silu_mul, ops::ref::silu_mul},
+                                 Op{"add", cpu::add, ops::ref::add}}) {
                 Tensor got = poisoned_f32(rows, cols), want = poisoned_f32(rows, cols);
                 op.cpu(pool_, a, b, got);
                 op.ref(a, b, want);
@@ -127,7 +133,8 @@ TEST_P(CpuKernelTest, EmbeddingMatchesReferenceForEveryWeightType) {
         const int64_t cols = dtype_block_size(t) * 2, vocab = 9;
         Tensor f = random_f32(rng_, vocab, cols);
         Tensor table = Tensor::empty(t, Shape{vocab, cols});
-        for (int64_t r = 0; r < vocab; ++r) quant::quantize_row(t, f.row<float>(r), table.row_bytes_ptr(r), cols);
+        for (int64_t r = 0; r < vocab; ++r)
+            quant::quantize_row(t, f.row<float>(r), table.row_bytes_ptr(r), cols);
         const std::vector<int32_t> ids = {3, 0, 8, 3};
         Tensor got = poisoned_f32(4, cols), want = poisoned_f32(4, cols);
         cpu::embedding(pool_, table, ids, {2.5f}, got);
@@ -160,7 +167,8 @@ TEST_P(CpuKernelTest, VecPrimitivesOnOddLengths) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Isa, CpuKernelTest, ::testing::Values(IsaLevel::kScalar, IsaLevel::kAvx2, IsaLevel::kAvx512),
+INSTANTIATE_TEST_SUITE_P(Isa, CpuKernelTest,
+                         ::testing::Values(IsaLevel::kScalar, IsaLevel::kAvx2, IsaLevel::kAvx512),
                          [](const auto& info) { return std::string(isa_name(info.param)); });
 
 }  // namespace

@@ -51,11 +51,11 @@ TEST(Half, RoundTripsEveryFp16) {
 }
 
 TEST(Half, RoundsToNearestEven) {
-    EXPECT_EQ(f32_to_fp16(65520.0f), 0x7c00);             // halfway to inf rounds up
+    EXPECT_EQ(f32_to_fp16(65520.0f), 0x7c00);  // halfway to inf rounds up
     EXPECT_EQ(f32_to_fp16(65519.0f), 0x7bff);
-    EXPECT_EQ(f32_to_fp16(1.0f + 1.0f / 2048), 0x3c00);   // tie → even
-    EXPECT_EQ(f32_to_fp16(1.0f + 3.0f / 2048), 0x3c02);   // tie → even (up)
-    EXPECT_EQ(f32_to_fp16(2.9802322e-8f), 0x0000);        // 2^-25 ties to zero
+    EXPECT_EQ(f32_to_fp16(1.0f + 1.0f / 2048), 0x3c00);  // tie → even
+    EXPECT_EQ(f32_to_fp16(1.0f + 3.0f / 2048), 0x3c02);  // tie → even (up)
+    EXPECT_EQ(f32_to_fp16(2.9802322e-8f), 0x0000);       // 2^-25 ties to zero
     EXPECT_EQ(f32_to_fp16(3.0e-8f), 0x0001);
     EXPECT_EQ(f32_to_bf16(1.0f), 0x3f80);
     EXPECT_EQ(bf16_to_f32(0x3f80), 1.0f);

@@ -20,7 +20,8 @@ TEST(ThreadPool, EveryIndexExactlyOnceAcrossManyJobs) {
             pool.parallel_for(n, grain, [&](int64_t b, int64_t e) {
                 for (int64_t i = b; i < e; ++i) hits[i].fetch_add(1);
             });
-            for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "job " << job << " index " << i;
+            for (int64_t i = 0; i < n; ++i)
+                ASSERT_EQ(hits[i].load(), 1) << "job " << job << " index " << i;
         }
     }
 }

@@ -18,7 +18,9 @@
 
 namespace unicorn::testing {
 
-inline std::string fixture_dir(const std::string& name) { return std::string(UNICORN_TEST_DATA) + "/models/" + name; }
+inline std::string fixture_dir(const std::string& name) {
+    return std::string(UNICORN_TEST_DATA) + "/models/" + name;
+}
 
 struct Golden {
     std::vector<int32_t> prompt;
@@ -65,7 +67,8 @@ struct Runner {
 };
 
 // Worst position of max_v |a - b| / max_v |ref|.
-inline double worst_relative_row_error(const Tensor& got, const float* ref, int64_t rows, int64_t cols) {
+inline double worst_relative_row_error(const Tensor& got, const float* ref, int64_t rows,
+                                       int64_t cols) {
     double worst = 0;
     for (int64_t r = 0; r < rows; ++r) {
         double err = 0, scale = 0;

@@ -28,9 +28,10 @@ constexpr double kGoldenTolerance = 1e-3;
 constexpr double kSelfTolerance = 1e-4;
 
 class GoldenTest : public ::testing::TestWithParam<std::string> {
-protected:
+  protected:
     std::string tmp_dir() {
-        auto d = std::filesystem::temp_directory_path() / ("unicorn_golden_" + GetParam() + "_" + std::to_string(::getpid()));
+        auto d = std::filesystem::temp_directory_path() /
+                 ("unicorn_golden_" + GetParam() + "_" + std::to_string(::getpid()));
         std::filesystem::create_directories(d);
         return d.string();
     }
@@ -43,7 +44,8 @@ TEST_P(GoldenTest, LogitsMatchTransformers) {
     Tensor logits = r.logits(g.prompt);
     ASSERT_EQ(logits.rows(), g.logits.shape[0]);
     ASSERT_EQ(logits.cols(), g.logits.shape[1]);
-    const double err = worst_relative_row_error(logits, g.logits.data.data(), logits.rows(), logits.cols());
+    const double err =
+        worst_relative_row_error(logits, g.logits.data.data(), logits.rows(), logits.cols());
     EXPECT_LE(err, kGoldenTolerance);
     RecordProperty("worst_relative_row_error", std::to_string(err));
 }
@@ -72,11 +74,13 @@ TEST_P(GoldenTest, PrefillThenDecodeEqualsOneFullPass) {
     auto first = s.prefill(head, true);
     ASSERT_TRUE(first.ok());
     Tensor stepwise = Tensor::empty(DType::kF32, Shape{full.rows(), vocab});
-    for (int64_t i = 0; i < 9; ++i) std::memcpy(stepwise.row<float>(i), first->row<float>(i), stepwise.row_bytes());
+    for (int64_t i = 0; i < 9; ++i)
+        std::memcpy(stepwise.row<float>(i), first->row<float>(i), stepwise.row_bytes());
     for (size_t i = 9; i < g.prompt.size(); ++i) {
         auto step = s.decode(g.prompt[i]);
         ASSERT_TRUE(step.ok()) << step.status().to_string();
-        std::memcpy(stepwise.row<float>(static_cast<int64_t>(i)), step->row<float>(0), stepwise.row_bytes());
+        std::memcpy(stepwise.row<float>(static_cast<int64_t>(i)), step->row<float>(0),
+                    stepwise.row_bytes());
     }
     EXPECT_LE(worst_relative_row_error(stepwise, full), kSelfTolerance);
 }
@@ -87,7 +91,8 @@ TEST_P(GoldenTest, ChunkedPrefillEqualsOneFullPass) {
     ASSERT_TRUE(r.model);
     Tensor full = r.logits(g.prompt);
     for (int32_t chunk : {1, 3, 7}) {  // smaller and larger than the sliding windows
-        EXPECT_LE(worst_relative_row_error(r.logits(g.prompt, chunk), full), kSelfTolerance) << "chunk " << chunk;
+        EXPECT_LE(worst_relative_row_error(r.logits(g.prompt, chunk), full), kSelfTolerance)
+            << "chunk " << chunk;
     }
 }
 
@@ -121,9 +126,11 @@ TEST_P(GoldenTest, GgufCopyEqualsSafetensorsCopy) {
     ASSERT_TRUE(last.ok());
     EXPECT_EQ(*sess.greedy(*last, static_cast<int>(g.greedy.size())), g.greedy);
     // The committed GGUF copy is exactly what the converter writes today.
-    std::ifstream fresh(gguf, std::ios::binary), committed(fixture_dir(GetParam()) + ".gguf", std::ios::binary);
+    std::ifstream fresh(gguf, std::ios::binary),
+        committed(fixture_dir(GetParam()) + ".gguf", std::ios::binary);
     ASSERT_TRUE(committed.good()) << "missing committed " << fixture_dir(GetParam()) << ".gguf";
-    EXPECT_TRUE(std::equal(std::istreambuf_iterator<char>(fresh), {}, std::istreambuf_iterator<char>(committed)))
+    EXPECT_TRUE(std::equal(std::istreambuf_iterator<char>(fresh), {},
+                           std::istreambuf_iterator<char>(committed)))
         << "tests/data/models/" << GetParam() << ".gguf is stale: regenerate with unicorn convert";
     std::filesystem::remove_all(std::filesystem::path(gguf).parent_path());
 }
@@ -135,7 +142,8 @@ TEST_P(GoldenTest, OlderConfigFormsGiveSameLogits) {
     const std::string dir = tmp_dir() + "/hf";
     std::filesystem::create_directories(dir);
     for (const auto& e : std::filesystem::directory_iterator(fixture_dir(GetParam()))) {
-        if (e.path().filename() != "config.json") std::filesystem::create_symlink(e.path(), dir + "/" + e.path().filename().string());
+        if (e.path().filename() != "config.json")
+            std::filesystem::create_symlink(e.path(), dir + "/" + e.path().filename().string());
     }
     std::ifstream in(fixture_dir(GetParam()) + "/config.json");
     nlohmann::json cfg = nlohmann::json::parse(in);
@@ -152,7 +160,8 @@ TEST_P(GoldenTest, OlderConfigFormsGiveSameLogits) {
             cfg["rope_scaling"] = rp;
         }
     }
-    nlohmann::json outer = {{"model_type", "wrapper"}, {"architectures", {"Wrapper"}}, {"text_config", cfg}};
+    nlohmann::json outer = {
+        {"model_type", "wrapper"}, {"architectures", {"Wrapper"}}, {"text_config", cfg}};
     std::ofstream(dir + "/config.json") << outer.dump(1);
     Runner base(fixture_dir(GetParam())), old(dir);
     ASSERT_TRUE(base.model && old.model);
@@ -161,7 +170,8 @@ TEST_P(GoldenTest, OlderConfigFormsGiveSameLogits) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, GoldenTest,
-                         ::testing::Values("llama_smol", "llama3_scaled", "gemma3_tiny", "gemma3_softcap"));
+                         ::testing::Values("llama_smol", "llama3_scaled", "gemma3_tiny",
+                                           "gemma3_softcap"));
 
 }  // namespace
 }  // namespace unicorn

@@ -25,7 +25,8 @@ namespace {
 std::string model_path(const std::string& file) {
     const char* cache = std::getenv("UNICORN_CACHE");
     const char* home = std::getenv("HOME");
-    const std::string root = cache != nullptr ? cache : std::string(home != nullptr ? home : ".") + "/.cache/unicorn";
+    const std::string root =
+        cache != nullptr ? cache : std::string(home != nullptr ? home : ".") + "/.cache/unicorn";
     return root + "/models/" + file;
 }
 
@@ -58,7 +59,8 @@ class RealModelTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(RealModelTest, GreedyContinuationsEqualLlamaCpp) {
     const nlohmann::json ref = load_ref("greedy_" + GetParam() + ".json");
     const std::string path = model_path(ref["model"]["file"]);
-    if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not fetched (run scripts/fetch-models)";
+    if (!std::filesystem::exists(path))
+        GTEST_SKIP() << path << " not fetched (run scripts/fetch-models)";
     testing::Runner r(path);
     ASSERT_TRUE(r.model);
     for (const auto& run : ref["runs"]) {
@@ -73,22 +75,25 @@ TEST_P(RealModelTest, GreedyContinuationsEqualLlamaCpp) {
             if (next != want[same]) {
                 EXPECT_LT(top2_margin(*logits, 0), kGreedyNearTie)
                     << "greedy step " << same << " chose " << next << ", llama.cpp " << want[same]
-                    << " although our top two are " << top2_margin(*logits, 0) << " apart; prompt: " << run["prompt"];
+                    << " although our top two are " << top2_margin(*logits, 0)
+                    << " apart; prompt: " << run["prompt"];
                 break;
             }
             if (same + 1 == want.size()) break;
             logits = s.decode(next);
             ASSERT_TRUE(logits.ok()) << logits.status().to_string();
         }
-        std::printf("%s: greedy identical to llama.cpp for %zu/%zu tokens (prompt \"%s\")\n", GetParam().c_str(),
-                    std::min(same + 1, want.size()), want.size(), run["prompt"].get<std::string>().c_str());
+        std::printf("%s: greedy identical to llama.cpp for %zu/%zu tokens (prompt \"%s\")\n",
+                    GetParam().c_str(), std::min(same + 1, want.size()), want.size(),
+                    run["prompt"].get<std::string>().c_str());
     }
 }
 
 TEST_P(RealModelTest, Top1AgreesWithLlamaCppOver512Tokens) {
     const nlohmann::json ref = load_ref("top1_" + GetParam() + ".json");
     const std::string path = model_path(ref["model"]["file"]);
-    if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not fetched (run scripts/fetch-models)";
+    if (!std::filesystem::exists(path))
+        GTEST_SKIP() << path << " not fetched (run scripts/fetch-models)";
     testing::Runner r(path);
     ASSERT_TRUE(r.model);
     const auto tokens = ref["tokens"].get<std::vector<int32_t>>();
@@ -105,14 +110,17 @@ TEST_P(RealModelTest, Top1AgreesWithLlamaCppOver512Tokens) {
         if (l1[i] - l2[i] > kNearTie) {
             ++decided;
             decided_agree += same;
-            EXPECT_TRUE(same) << "position " << i << ": llama.cpp's margin " << l1[i] - l2[i] << " but top-1 differs";
+            EXPECT_TRUE(same) << "position " << i << ": llama.cpp's margin " << l1[i] - l2[i]
+                              << " but top-1 differs";
         }
     }
     const double rate = static_cast<double>(agree) / static_cast<double>(top1.size());
     RecordProperty("top1_agreement", std::to_string(rate));
-    std::printf("%s: top-1 agreement with llama.cpp %d/%zu = %.4f overall; %d/%d where its margin > %.2f\n",
-                GetParam().c_str(), agree, top1.size(), rate, decided_agree, decided, kNearTie);
-    EXPECT_GE(decided, static_cast<int>(top1.size()) / 2);  // not vacuous: most positions are decided
+    std::printf(
+        "%s: top-1 agreement with llama.cpp %d/%zu = %.4f overall; %d/%d where its margin > %.2f\n",
+        GetParam().c_str(), agree, top1.size(), rate, decided_agree, decided, kNearTie);
+    EXPECT_GE(decided,
+              static_cast<int>(top1.size()) / 2);  // not vacuous: most positions are decided
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, RealModelTest, ::testing::Values("gemma3-270m", "smollm2-135m"),

@@ -112,7 +112,8 @@ TEST(Sampler, SameSeedSameTokens) {
     SamplingParams p;
     p.seed = 42;
     Sampler a(p), b(p);
-    for (int i = 0; i < 100; ++i) EXPECT_EQ(a.sample(kLogits.data(), 8, {}), b.sample(kLogits.data(), 8, {}));
+    for (int i = 0; i < 100; ++i)
+        EXPECT_EQ(a.sample(kLogits.data(), 8, {}), b.sample(kLogits.data(), 8, {}));
 }
 
 TEST(Sampler, RejectsAbsurdParameters) {

@@ -106,3 +106,37 @@ INSTANTIATE_TEST_SUITE_P(Vocabs, LlamaVocabTest, ::testing::ValuesIn(kCases),
 
 }  // namespace
 }  // namespace unicorn::text
+
+namespace unicorn::text {
+namespace {
+
+// Every vocabulary in llama.cpp's models/, vectors or not, either loads or is refused with an
+// `unsupported` Status that names what is missing (bert, t5, ...).
+TEST(LlamaVocabs, LoadOrRefuseClearly) {
+    const auto dir = testing::unicorn_cache_dir() / "vocab";
+    if (!std::filesystem::exists(dir)) {
+        GTEST_SKIP() << "no " << dir << "; run scripts/fetch-tokenizer-vectors";
+    }
+    int loaded = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        const std::string name = entry.path().filename().string();
+        if (entry.path().extension() != ".gguf") continue;
+        auto gguf = io::GgufFile::open(entry.path().string());
+        ASSERT_TRUE(gguf.ok()) << name << ": " << gguf.status().to_string();
+        auto tok = Tokenizer::from_gguf(*gguf);
+        if (tok.ok()) {
+            ++loaded;
+            auto ids = (*tok)->encode("Hello world 123 \xF0\x9F\x98\x80", true, true);
+            EXPECT_TRUE(ids.ok()) << name;
+            continue;
+        }
+        EXPECT_EQ(tok.status().code(), StatusCode::kUnsupported)
+            << name << ": " << tok.status().to_string();
+        const std::string model = *gguf->get_string("tokenizer.ggml.model");
+        EXPECT_NE(tok.status().message().find(model), std::string::npos) << tok.status().message();
+    }
+    EXPECT_GE(loaded, 14);
+}
+
+}  // namespace
+}  // namespace unicorn::text

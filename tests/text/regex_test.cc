@@ -60,7 +60,9 @@ TEST(SplitRegex, RefusesWhatItCannotDo) {
          {"a*", "(?=x)", "(a*)*", "a++", "\\p{Han}", "[a", "(a", "a)", "\\q", "a{70}", "(?<n>a)"}) {
         auto re = SplitRegex::compile(bad);
         EXPECT_FALSE(re.ok()) << bad;
-        if (!re.ok()) EXPECT_EQ(re.status().code(), StatusCode::kUnsupported) << bad;
+        if (!re.ok()) {
+            EXPECT_EQ(re.status().code(), StatusCode::kUnsupported) << bad;
+        }
     }
 }
 

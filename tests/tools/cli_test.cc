@@ -1,13 +1,13 @@
 // The unicorn binary as a user runs it: outputs, exit codes, and one clear error line (never a
 // crash) for bad input — truncated or corrupt files, absurd values, unknown flags.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
-#include <sys/wait.h>
 
 #include "io/gguf.h"
 #include "io/npy.h"
@@ -36,7 +36,9 @@ CliRun run(const std::string& args) {
 std::string data(const std::string& rel) { return std::string(UNICORN_TEST_DATA) + "/" + rel; }
 
 std::string tmp(const std::string& name) {
-    return (std::filesystem::temp_directory_path() / ("unicorn_cli_" + std::to_string(::getpid()) + "_" + name)).string();
+    return (std::filesystem::temp_directory_path() /
+            ("unicorn_cli_" + std::to_string(::getpid()) + "_" + name))
+        .string();
 }
 
 // A user-facing failure: exit 1, and the output is one line starting "unicorn: error:".
@@ -49,7 +51,8 @@ void expect_clean_error(const CliRun& r, const std::string& needle) {
 
 TEST(Cli, LogitsWritesNpyAndGreedyJson) {
     const std::string out = tmp("logits.npy");
-    CliRun r = run("logits -m " + data("models/llama_smol") + " --tokens 1,5,9,300 --greedy 3 -t 2 -o " + out);
+    CliRun r = run("logits -m " + data("models/llama_smol") +
+                   " --tokens 1,5,9,300 --greedy 3 -t 2 -o " + out);
     ASSERT_EQ(r.code, 0) << r.out;
     auto a = io::read_npy_f32(out);
     ASSERT_TRUE(a.ok());
@@ -82,9 +85,12 @@ TEST(Cli, BadArgumentsGiveOneClearLine) {
     EXPECT_NE(unknown.code, 0);
     EXPECT_EQ(unknown.code < 128, true) << "crashed: " << unknown.out;
     expect_clean_error(run("logits -m /nonexistent.gguf --tokens 1"), "does not exist");
-    expect_clean_error(run("logits -m " + data("models/llama_smol") + " --tokens 1,x,3"), "'x' is not a token id");
-    expect_clean_error(run("logits -m " + data("models/llama_smol") + " --tokens 1,999999"), "outside the vocabulary");
-    expect_clean_error(run("logits -m " + data("models/llama_smol") + " --tokens 1 --greedy -2"), "--greedy");
+    expect_clean_error(run("logits -m " + data("models/llama_smol") + " --tokens 1,x,3"),
+                       "'x' is not a token id");
+    expect_clean_error(run("logits -m " + data("models/llama_smol") + " --tokens 1,999999"),
+                       "outside the vocabulary");
+    expect_clean_error(run("logits -m " + data("models/llama_smol") + " --tokens 1 --greedy -2"),
+                       "--greedy");
 }
 
 TEST(Cli, CorruptModelFilesGiveOneClearLine) {
@@ -93,8 +99,10 @@ TEST(Cli, CorruptModelFilesGiveOneClearLine) {
     std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
     ASSERT_GT(bytes.size(), 1000u);
     const std::string path = tmp("trunc.gguf");
-    for (size_t cut : {size_t{0}, size_t{3}, size_t{16}, size_t{100}, bytes.size() / 3, bytes.size() - 1}) {
-        std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(cut));
+    for (size_t cut :
+         {size_t{0}, size_t{3}, size_t{16}, size_t{100}, bytes.size() / 3, bytes.size() - 1}) {
+        std::ofstream(path, std::ios::binary)
+            .write(bytes.data(), static_cast<std::streamsize>(cut));
         CliRun r = run("logits -m " + path + " --tokens 2,3");
         EXPECT_EQ(r.code, 1) << "cut at " << cut << ": " << r.out;
         EXPECT_EQ(r.out.rfind("unicorn: error: ", 0), 0u) << r.out;
@@ -108,16 +116,20 @@ TEST(Cli, MissingTensorsAndWrongShapesNameTheTensor) {
     // llama_smol with its config claiming a wider model than the weights hold.
     std::ifstream cfg_in(data("models/llama_smol/config.json"));
     std::string cfg((std::istreambuf_iterator<char>(cfg_in)), {});
-    const std::string wide = std::regex_replace(cfg, std::regex("\"intermediate_size\": 160"), "\"intermediate_size\": 192");
+    const std::string wide = std::regex_replace(cfg, std::regex("\"intermediate_size\": 160"),
+                                                "\"intermediate_size\": 192");
     std::ofstream(dir + "/config.json") << wide;
-    std::filesystem::copy_file(data("models/llama_smol/model.safetensors"), dir + "/model.safetensors");
+    std::filesystem::copy_file(data("models/llama_smol/model.safetensors"),
+                               dir + "/model.safetensors");
     expect_clean_error(run("logits -m " + dir + " --tokens 1,2"), "gate_proj");
     // More layers than the checkpoint has: a missing tensor.
-    const std::string deep = std::regex_replace(cfg, std::regex("\"num_hidden_layers\": 3"), "\"num_hidden_layers\": 4");
+    const std::string deep =
+        std::regex_replace(cfg, std::regex("\"num_hidden_layers\": 3"), "\"num_hidden_layers\": 4");
     std::ofstream(dir + "/config.json", std::ios::trunc) << deep;
     expect_clean_error(run("logits -m " + dir + " --tokens 1,2"), "layers.3");
     // An architecture we do not know.
-    const std::string alien = std::regex_replace(cfg, std::regex("\"model_type\": \"llama\""), "\"model_type\": \"mamba\"");
+    const std::string alien = std::regex_replace(cfg, std::regex("\"model_type\": \"llama\""),
+                                                 "\"model_type\": \"mamba\"");
     std::ofstream(dir + "/config.json", std::ios::trunc) << alien;
     expect_clean_error(run("logits -m " + dir + " --tokens 1,2"), "mamba");
     std::filesystem::remove_all(dir);

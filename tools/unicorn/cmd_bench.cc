@@ -1,12 +1,12 @@
 // unicorn bench: llama-bench-style throughput — pp N (prompt processing: one forward pass
 // over N tokens) and tg N (N tokens decoded one at a time from an empty cache), mean ± sd
 // over repetitions after one warm-up, as a markdown table or JSON.
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cmath>
 #include <memory>
 #include <random>
-
-#include <fmt/format.h>
 
 #include "backend/registry.h"
 #include "commands.h"
@@ -55,13 +55,14 @@ void print_profile(const ExecContext& ctx) {
     for (size_t k = 0; k < ctx.op_stats().size(); ++k) {
         const OpStats& s = ctx.op_stats()[k];
         if (s.calls == 0) continue;
-        fmt::print(stderr, "{:<16} {:>10} {:>12.4f} {:>7.1f}%\n", op_name(static_cast<OpKind>(k)), s.calls, s.seconds,
-                   total > 0 ? 100 * s.seconds / total : 0);
+        fmt::print(stderr, "{:<16} {:>10} {:>12.4f} {:>7.1f}%\n", op_name(static_cast<OpKind>(k)),
+                   s.calls, s.seconds, total > 0 ? 100 * s.seconds / total : 0);
     }
 }
 
 // Seconds for one repetition, or an error.
-Result<double> run_once(Model& model, ExecContext& ctx, int n_prompt, int n_gen, std::mt19937& rng) {
+Result<double> run_once(Model& model, ExecContext& ctx, int n_prompt, int n_gen,
+                        std::mt19937& rng) {
     std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(model.info().vocab - 1));
     const int32_t chunk = std::max(1, n_prompt);
     Session s(model, ctx, SessionOptions{n_prompt + n_gen + 1, chunk});
@@ -112,12 +113,17 @@ int run(const BenchOptions& o) {
         for (size_t k = 0; k < rows.size(); ++k) {
             const Row& r = rows[k];
             std::string samples;
-            for (double v : r.tps) samples += (samples.empty() ? "" : ", ") + fmt::format("{:.4f}", v);
-            fmt::print("  {{\"model_filename\": \"{}\", \"model_type\": \"{}\", \"model_size\": {}, \"model_n_params\": {}, "
-                       "\"backends\": \"{}\", \"cpu_isa\": \"{}\", \"n_threads\": {}, \"n_prompt\": {}, \"n_gen\": {}, "
-                       "\"avg_ts\": {:.4f}, \"stddev_ts\": {:.4f}, \"samples_ts\": [{}]}}{}\n",
-                       i.path, name, i.weight_bytes, i.n_params, (*backend)->name(), isa_name(active_isa()), pool.size(),
-                       r.n_prompt, r.n_gen, r.mean(), r.sd(), samples, k + 1 < rows.size() ? "," : "");
+            for (double v : r.tps)
+                samples += (samples.empty() ? "" : ", ") + fmt::format("{:.4f}", v);
+            fmt::print(
+                "  {{\"model_filename\": \"{}\", \"model_type\": \"{}\", \"model_size\": {}, "
+                "\"model_n_params\": {}, "
+                "\"backends\": \"{}\", \"cpu_isa\": \"{}\", \"n_threads\": {}, \"n_prompt\": {}, "
+                "\"n_gen\": {}, "
+                "\"avg_ts\": {:.4f}, \"stddev_ts\": {:.4f}, \"samples_ts\": [{}]}}{}\n",
+                i.path, name, i.weight_bytes, i.n_params, (*backend)->name(),
+                isa_name(active_isa()), pool.size(), r.n_prompt, r.n_gen, r.mean(), r.sd(), samples,
+                k + 1 < rows.size() ? "," : "");
         }
         fmt::print("]\n");
         return 0;
@@ -125,8 +131,9 @@ int run(const BenchOptions& o) {
     fmt::print("| model | size | params | backend | threads | test | t/s |\n");
     fmt::print("| --- | ---: | ---: | --- | ---: | ---: | ---: |\n");
     for (const Row& r : rows) {
-        fmt::print("| {} | {:.2f} GiB | {:.2f} M | {} ({}) | {} | {} | {:.2f} ± {:.2f} |\n", name, gib, i.n_params / 1e6,
-                   (*backend)->name(), isa_name(active_isa()), pool.size(), r.test, r.mean(), r.sd());
+        fmt::print("| {} | {:.2f} GiB | {:.2f} M | {} ({}) | {} | {} | {:.2f} ± {:.2f} |\n", name,
+                   gib, i.n_params / 1e6, (*backend)->name(), isa_name(active_isa()), pool.size(),
+                   r.test, r.mean(), r.sd());
     }
     return 0;
 }
@@ -135,9 +142,12 @@ int run(const BenchOptions& o) {
 
 Runner add_bench(CLI::App& app) {
     auto o = std::make_shared<BenchOptions>();
-    app.add_option("-m,--model", o->model, "Model: a .gguf file or a Hugging Face directory")->required();
-    app.add_option("-p,--n-prompt", o->prompt, "Prompt lengths to test (pp N); 0 skips")->delimiter(',');
-    app.add_option("-n,--n-gen", o->gen, "Generation lengths to test (tg N); 0 skips")->delimiter(',');
+    app.add_option("-m,--model", o->model, "Model: a .gguf file or a Hugging Face directory")
+        ->required();
+    app.add_option("-p,--n-prompt", o->prompt, "Prompt lengths to test (pp N); 0 skips")
+        ->delimiter(',');
+    app.add_option("-n,--n-gen", o->gen, "Generation lengths to test (tg N); 0 skips")
+        ->delimiter(',');
     app.add_option("-r,--repetitions", o->reps, "Repetitions of each test (after one warm-up)");
     app.add_option("-t,--threads", o->threads, "CPU threads (default: one per physical core)");
     app.add_option("-o,--output", o->output, "Output format")->check(CLI::IsMember({"md", "json"}));

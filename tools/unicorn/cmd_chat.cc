@@ -1,12 +1,11 @@
 // unicorn chat: an interactive conversation using the model's chat template. Each turn
 // re-renders the whole conversation and feeds only the tokens the KV cache does not hold yet.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "commands.h"
 #include "engine.h"
@@ -66,21 +65,26 @@ int run(ChatOptions o) {
         auto ids = tok.encode(*prompt, /*add_special=*/false, /*parse_special=*/true);
         if (!ids.ok()) return fail(ids.status().to_string());
         size_t common = 0;
-        while (common < in_cache.size() && common < ids->size() && in_cache[common] == (*ids)[common]) ++common;
+        while (common < in_cache.size() && common < ids->size() &&
+               in_cache[common] == (*ids)[common])
+            ++common;
         if (common < in_cache.size()) {  // the cache diverged from the new rendering: start over
             session.kv().clear();
             in_cache.clear();
             common = 0;
         }
         if (ids->size() + 1 >= static_cast<size_t>(session.context()))
-            return fail(fmt::format("the conversation ({} tokens) no longer fits the context of {}; use /clear or a larger -c",
-                                    ids->size(), session.context()));
+            return fail(
+                fmt::format("the conversation ({} tokens) no longer fits the context of {}; use "
+                            "/clear or a larger -c",
+                            ids->size(), session.context()));
         std::vector<int32_t> all(*ids);
         std::string reply;
         text::IncrementalDetokenizer detok(tok);
         GenerateRequest req;
         req.prompt = std::span<const int32_t>(*ids).subspan(common);
-        req.max_tokens = std::min<int32_t>(o.n_predict, session.context() - static_cast<int32_t>(ids->size()) - 1);
+        req.max_tokens = std::min<int32_t>(
+            o.n_predict, session.context() - static_cast<int32_t>(ids->size()) - 1);
         req.sampling = o.sampling;
         req.is_eog = [&](int32_t id) { return tok.is_eog(id); };
         req.on_token = [&](int32_t id) {
@@ -102,8 +106,9 @@ int run(ChatOptions o) {
         in_cache = std::move(all);
         messages.push_back({"assistant", reply});
         if (o.stats) {
-            std::fprintf(stderr, "unicorn: prompt %lld new tokens, first token %.1f ms, decode %.1f tok/s\n",
-                         static_cast<long long>(st->prompt_tokens), st->ttft_s * 1e3, st->decode_tok_s());
+            std::fprintf(
+                stderr, "unicorn: prompt %lld new tokens, first token %.1f ms, decode %.1f tok/s\n",
+                static_cast<long long>(st->prompt_tokens), st->ttft_s * 1e3, st->decode_tok_s());
         }
     }
     return 0;
@@ -113,10 +118,13 @@ int run(ChatOptions o) {
 
 Runner add_chat(CLI::App& app) {
     auto o = std::make_shared<ChatOptions>();
-    app.add_option("-m,--model", o->model, "Model: .gguf file or HF directory (default: Gemma 3 270M from the cache)");
+    app.add_option("-m,--model", o->model,
+                   "Model: .gguf file or HF directory (default: Gemma 3 270M from the cache)");
     app.add_option("--system", o->system, "System prompt");
-    app.add_option("--chat-format", o->chat_format, "Override the template family: gemma or chatml");
-    app.add_option("-n,--n-predict", o->n_predict, "Tokens per reply at most")->capture_default_str();
+    app.add_option("--chat-format", o->chat_format,
+                   "Override the template family: gemma or chatml");
+    app.add_option("-n,--n-predict", o->n_predict, "Tokens per reply at most")
+        ->capture_default_str();
     app.add_option("-t,--threads", o->threads, "CPU threads (default: one per physical core)");
     app.add_option("-c,--ctx-size", o->ctx_size, "Context size in tokens")->capture_default_str();
     app.add_option("--device", o->device, "Device: auto or cpu");

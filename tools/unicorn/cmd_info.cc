@@ -1,8 +1,8 @@
 // unicorn info: what a model is and what it needs.
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "commands.h"
 #include "models/registry.h"
@@ -30,25 +30,32 @@ int run(const std::string& path, int ctx_size) {
     fmt::print("parameters:     {:.1f} M\n", static_cast<double>(i.n_params) / 1e6);
     fmt::print("layers:         {}\n", i.n_layers);
     fmt::print("d_model:        {}\n", i.d_model);
-    fmt::print("heads:          {} query, {} key/value, head_dim {}\n", i.n_heads, i.n_kv_heads, i.head_dim);
+    fmt::print("heads:          {} query, {} key/value, head_dim {}\n", i.n_heads, i.n_kv_heads,
+               i.head_dim);
     fmt::print("ffn:            {}\n", i.d_ff);
     fmt::print("vocab:          {}\n", i.vocab);
     fmt::print("context:        {}\n", i.context_length);
     for (const auto& [k, v] : i.hyper) fmt::print("{:<15} {}\n", k + ":", v);
     std::string types;
-    for (const auto& [t, n] : i.tensor_types) types += fmt::format("{}{} ×{}", types.empty() ? "" : ", ", t, n);
+    for (const auto& [t, n] : i.tensor_types)
+        types += fmt::format("{}{} ×{}", types.empty() ? "" : ", ", t, n);
     fmt::print("tensor types:   {}\n", types);
     fmt::print("weights:        {}\n", human_bytes(static_cast<double>(i.weight_bytes)));
     // KV bytes: F32 K and V rows per position; sliding layers stop growing at their window.
     double per_1k = 0, at_ctx = 0;
-    const int64_t n = ctx_size > 0 ? ctx_size : (i.context_length > 0 ? std::min<int64_t>(i.context_length, 4096) : 4096);
+    const int64_t n =
+        ctx_size > 0 ? ctx_size
+                     : (i.context_length > 0 ? std::min<int64_t>(i.context_length, 4096) : 4096);
     for (const KvLayerSpec& l : (*model)->kv_layout()) {
         const double row = 2.0 * 4.0 * static_cast<double>(l.width);
-        per_1k += row * static_cast<double>(l.window > 0 ? std::min<int64_t>(l.window, 1024) : 1024);
+        per_1k +=
+            row * static_cast<double>(l.window > 0 ? std::min<int64_t>(l.window, 1024) : 1024);
         at_ctx += row * static_cast<double>(l.window > 0 ? std::min<int64_t>(l.window, n) : n);
     }
-    fmt::print("KV cache:       {} per 1k tokens (f32); {} at {} tokens\n", human_bytes(per_1k), human_bytes(at_ctx), n);
-    fmt::print("memory needed:  {} (weights mmapped + KV at {} tokens)\n", human_bytes(static_cast<double>(i.weight_bytes) + at_ctx), n);
+    fmt::print("KV cache:       {} per 1k tokens (f32); {} at {} tokens\n", human_bytes(per_1k),
+               human_bytes(at_ctx), n);
+    fmt::print("memory needed:  {} (weights mmapped + KV at {} tokens)\n",
+               human_bytes(static_cast<double>(i.weight_bytes) + at_ctx), n);
     return 0;
 }
 
@@ -57,8 +64,10 @@ int run(const std::string& path, int ctx_size) {
 Runner add_info(CLI::App& app) {
     auto path = std::make_shared<std::string>();
     auto ctx = std::make_shared<int>(0);
-    app.add_option("-m,--model", *path, "Model: a .gguf file or a Hugging Face directory")->required();
-    app.add_option("-c,--ctx-size", *ctx, "Context size for the memory estimate (default: min(trained, 4096))");
+    app.add_option("-m,--model", *path, "Model: a .gguf file or a Hugging Face directory")
+        ->required();
+    app.add_option("-c,--ctx-size", *ctx,
+                   "Context size for the memory estimate (default: min(trained, 4096))");
     return [path, ctx] { return run(*path, *ctx); };
 }
 

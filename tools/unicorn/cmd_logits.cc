@@ -1,11 +1,11 @@
 // unicorn logits: a teacher-forced pass over given token ids, written as float32 [T, vocab]
 // .npy; with --greedy N, N more tokens decoded one at a time through the KV cache, printed as a
 // JSON array on the last line of stdout.
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cstdio>
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "backend/backend.h"
 #include "backend/registry.h"
@@ -37,8 +37,11 @@ Result<std::vector<int32_t>> parse_tokens(const std::string& s) {
         const std::string item = s.substr(pos, end - pos);
         int64_t v = 0;
         const auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
-        if (item.empty() || ec != std::errc() || p != item.data() + item.size() || v < 0 || v > INT32_MAX)
-            return invalid_argument(fmt::format("--tokens: '{}' is not a token id (expected comma-separated non-negative integers)", item));
+        if (item.empty() || ec != std::errc() || p != item.data() + item.size() || v < 0 ||
+            v > INT32_MAX)
+            return invalid_argument(fmt::format(
+                "--tokens: '{}' is not a token id (expected comma-separated non-negative integers)",
+                item));
         ids.push_back(static_cast<int32_t>(v));
         pos = end + 1;
     }
@@ -63,14 +66,17 @@ int run(const LogitsOptions& o) {
     auto logits = session.prefill(*ids, /*all_logits=*/true);
     if (!logits.ok()) return fail(logits.status().to_string());
     if (!o.output.empty()) {
-        Status s = io::write_npy_f32(o.output, {logits->rows(), logits->cols()}, logits->data_as<float>());
+        Status s =
+            io::write_npy_f32(o.output, {logits->rows(), logits->cols()}, logits->data_as<float>());
         if (!s.ok()) return fail(s.to_string());
     }
     if (o.greedy > 0) {
-        auto next = session.greedy(logits->slice_rows(logits->rows() - 1, logits->rows()), o.greedy);
+        auto next =
+            session.greedy(logits->slice_rows(logits->rows() - 1, logits->rows()), o.greedy);
         if (!next.ok()) return fail(next.status().to_string());
         std::string json = "[";
-        for (size_t i = 0; i < next->size(); ++i) json += (i ? "," : "") + std::to_string((*next)[i]);
+        for (size_t i = 0; i < next->size(); ++i)
+            json += (i ? "," : "") + std::to_string((*next)[i]);
         std::printf("%s]\n", json.c_str());
     }
     return 0;
@@ -80,12 +86,18 @@ int run(const LogitsOptions& o) {
 
 Runner add_logits(CLI::App& app) {
     auto o = std::make_shared<LogitsOptions>();
-    app.add_option("-m,--model", o->model, "Model: a .gguf file or a Hugging Face directory")->required();
-    app.add_option("--tokens", o->tokens, "Comma-separated token ids, e.g. 2,17,42 (include BOS yourself)")->required();
-    app.add_option("-o,--output", o->output, "Write float32 logits [n_tokens, vocab] to this .npy file");
-    app.add_option("--greedy", o->greedy, "Also decode N tokens greedily; prints them as a JSON array (last stdout line)");
+    app.add_option("-m,--model", o->model, "Model: a .gguf file or a Hugging Face directory")
+        ->required();
+    app.add_option("--tokens", o->tokens,
+                   "Comma-separated token ids, e.g. 2,17,42 (include BOS yourself)")
+        ->required();
+    app.add_option("-o,--output", o->output,
+                   "Write float32 logits [n_tokens, vocab] to this .npy file");
+    app.add_option("--greedy", o->greedy,
+                   "Also decode N tokens greedily; prints them as a JSON array (last stdout line)");
     app.add_option("-t,--threads", o->threads, "CPU threads (default: one per physical core)");
-    app.add_option("--chunk", o->chunk, "Prefill chunk size in tokens")->check(CLI::Range(1, 65536));
+    app.add_option("--chunk", o->chunk, "Prefill chunk size in tokens")
+        ->check(CLI::Range(1, 65536));
     app.add_option("--device", o->device, "Device: auto or cpu");
     return [o] { return run(*o); };
 }

@@ -1,10 +1,10 @@
 // unicorn run: one prompt in, streamed text out (stdout), a stats line on stderr.
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <fstream>
 #include <memory>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "commands.h"
 #include "engine.h"
@@ -54,7 +54,8 @@ int run(RunOptions o) {
     std::string text = o.prompt;
     bool add_special = true;
     if (o.chat) {
-        auto fmt = text::detect_chat_format((*e)->chat_template, std::string(tok.token_text(tok.bos())));
+        auto fmt =
+            text::detect_chat_format((*e)->chat_template, std::string(tok.token_text(tok.bos())));
         if (!fmt.ok()) return fail(fmt.status().message());
         std::vector<text::ChatMessage> msgs;
         if (!o.system.empty()) msgs.push_back({"system", o.system});
@@ -66,7 +67,9 @@ int run(RunOptions o) {
     auto ids = tok.encode(text, add_special, /*parse_special=*/o.chat);
     if (!ids.ok()) return fail(ids.status().to_string());
     if (static_cast<int>(ids->size()) >= o.ctx_size)
-        return fail(fmt::format("the prompt is {} tokens, which does not fit the context of {} (raise -c)", ids->size(), o.ctx_size));
+        return fail(
+            fmt::format("the prompt is {} tokens, which does not fit the context of {} (raise -c)",
+                        ids->size(), o.ctx_size));
 
     Session session(*(*e)->model, *(*e)->ctx, SessionOptions{o.ctx_size, o.chunk});
     text::IncrementalDetokenizer detok(tok);
@@ -101,10 +104,12 @@ int run(RunOptions o) {
     if (!st.ok()) return fail(st.status().to_string());
     if (!o.quiet_stats) {
         std::fprintf(stderr,
-                     "unicorn: prompt %lld tokens, time to first token %.1f ms, prefill %.1f tok/s, decode %.1f tok/s "
+                     "unicorn: prompt %lld tokens, time to first token %.1f ms, prefill %.1f "
+                     "tok/s, decode %.1f tok/s "
                      "(%lld tokens), seed %llu\n",
-                     static_cast<long long>(st->prompt_tokens), st->ttft_s * 1e3, st->prefill_tok_s(),
-                     st->decode_tok_s(), static_cast<long long>(st->generated_tokens),
+                     static_cast<long long>(st->prompt_tokens), st->ttft_s * 1e3,
+                     st->prefill_tok_s(), st->decode_tok_s(),
+                     static_cast<long long>(st->generated_tokens),
                      static_cast<unsigned long long>(o.sampling.seed));
     }
     return 0;
@@ -114,13 +119,17 @@ int run(RunOptions o) {
 
 Runner add_run(CLI::App& app) {
     auto o = std::make_shared<RunOptions>();
-    app.add_option("-m,--model", o->model, "Model: .gguf file or HF directory (default: Gemma 3 270M from the cache)");
+    app.add_option("-m,--model", o->model,
+                   "Model: .gguf file or HF directory (default: Gemma 3 270M from the cache)");
     app.add_option("-p,--prompt", o->prompt, "Prompt text");
     app.add_option("-f,--file", o->prompt_file, "Read the prompt from a file");
-    app.add_option("-n,--n-predict", o->n_predict, "Tokens to generate at most")->capture_default_str();
+    app.add_option("-n,--n-predict", o->n_predict, "Tokens to generate at most")
+        ->capture_default_str();
     app.add_option("-t,--threads", o->threads, "CPU threads (default: one per physical core)");
     app.add_option("-c,--ctx-size", o->ctx_size, "Context size in tokens")->capture_default_str();
-    app.add_option("--chunk", o->chunk, "Prefill chunk size in tokens")->check(CLI::Range(1, 65536))->capture_default_str();
+    app.add_option("--chunk", o->chunk, "Prefill chunk size in tokens")
+        ->check(CLI::Range(1, 65536))
+        ->capture_default_str();
     app.add_flag("--chat", o->chat, "Wrap the prompt as a user turn in the model's chat template");
     app.add_option("--system", o->system, "System prompt (with --chat)");
     app.add_option("--stop", o->stop, "Stop when this text appears (repeatable)");

@@ -1,9 +1,9 @@
 #include "engine.h"
 
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "backend/registry.h"
 #include "io/gguf.h"
@@ -14,16 +14,21 @@ namespace unicorn::cli {
 std::string default_model_path() {
     const char* cache = std::getenv("UNICORN_CACHE");
     const char* home = std::getenv("HOME");
-    const std::string root = cache != nullptr ? cache : std::string(home != nullptr ? home : ".") + "/.cache/unicorn";
+    const std::string root =
+        cache != nullptr ? cache : std::string(home != nullptr ? home : ".") + "/.cache/unicorn";
     return root + "/models/gemma-3-270m-Q4_K_M.gguf";
 }
 
-Result<std::unique_ptr<Engine>> Engine::open(const std::string& path_in, int threads, const std::string& device) {
+Result<std::unique_ptr<Engine>> Engine::open(const std::string& path_in, int threads,
+                                             const std::string& device) {
     std::string path = path_in;
     if (path.empty()) {
         path = default_model_path();
         if (!std::filesystem::exists(path))
-            return not_found(fmt::format("no model given and the default model is not at {} (run scripts/fetch-models, or pass -m)", path));
+            return not_found(
+                fmt::format("no model given and the default model is not at {} (run "
+                            "scripts/fetch-models, or pass -m)",
+                            path));
     }
     auto e = std::make_unique<Engine>();
     UNI_ASSIGN_OR_RETURN(e->model, load_model(path));
@@ -39,8 +44,10 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path_in, int thr
     if (e->chat_template.empty()) {
         // No template in the file (some GGUF exports drop it): recognise the family by its
         // turn tokens, which is what the template would have used.
-        if (e->tokenizer->find_token("<start_of_turn>") >= 0) e->chat_template = "<start_of_turn>";
-        else if (e->tokenizer->find_token("<|im_start|>") >= 0) e->chat_template = "<|im_start|>";
+        if (e->tokenizer->find_token("<start_of_turn>") >= 0)
+            e->chat_template = "<start_of_turn>";
+        else if (e->tokenizer->find_token("<|im_start|>") >= 0)
+            e->chat_template = "<|im_start|>";
     }
     e->pool = std::make_unique<ThreadPool>(threads);
     UNI_ASSIGN_OR_RETURN(e->backend, create_backend(device, *e->pool));

@@ -26,7 +26,8 @@ struct Engine {
     std::string chat_template;  // from the model's metadata, "" when absent
 
     // path "" → default model. Errors name the file and what is wrong with it.
-    static Result<std::unique_ptr<Engine>> open(const std::string& path, int threads, const std::string& device);
+    static Result<std::unique_ptr<Engine>> open(const std::string& path, int threads,
+                                                const std::string& device);
 };
 
 }  // namespace unicorn::cli

@@ -14,12 +14,16 @@ int main(int argc, char** argv) {
         CLI::App* sub = app.add_subcommand(name, help);
         runners[sub] = reg(*sub);
     };
-    add("run", "Generate text from a prompt (streams to stdout; stats on stderr)", unicorn::cli::add_run);
+    add("run", "Generate text from a prompt (streams to stdout; stats on stderr)",
+        unicorn::cli::add_run);
     add("chat", "Interactive chat with the model's chat template", unicorn::cli::add_chat);
-    add("logits", "Teacher-forced logits for given token ids (NumPy .npy), optional greedy continuation",
+    add("logits",
+        "Teacher-forced logits for given token ids (NumPy .npy), optional greedy continuation",
         unicorn::cli::add_logits);
-    add("info", "Architecture, hyperparameters, tensor types and memory needs of a model", unicorn::cli::add_info);
-    add("devices", "Processors Unicorn can use (CPU ISA level and cores; GPUs once their backends exist)",
+    add("info", "Architecture, hyperparameters, tensor types and memory needs of a model",
+        unicorn::cli::add_info);
+    add("devices",
+        "Processors Unicorn can use (CPU ISA level and cores; GPUs once their backends exist)",
         unicorn::cli::add_devices);
     add("bench", "Throughput like llama-bench: pp N and tg N tokens/s, mean ± sd over repetitions",
         unicorn::cli::add_bench);

@@ -12,8 +12,10 @@ inline void add_sampling_flags(CLI::App& app, SamplingParams& p, int64_t& seed) 
     app.add_option("--top-k", p.top_k, "Top-k; 0 = off")->capture_default_str();
     app.add_option("--top-p", p.top_p, "Top-p (nucleus); 1 = off")->capture_default_str();
     app.add_option("--min-p", p.min_p, "Min-p; 0 = off")->capture_default_str();
-    app.add_option("--repeat-penalty", p.repeat_penalty, "Repetition penalty; 1 = off")->capture_default_str();
-    app.add_option("--repeat-last-n", p.repeat_last_n, "Tokens the repetition penalty looks back")->capture_default_str();
+    app.add_option("--repeat-penalty", p.repeat_penalty, "Repetition penalty; 1 = off")
+        ->capture_default_str();
+    app.add_option("--repeat-last-n", p.repeat_last_n, "Tokens the repetition penalty looks back")
+        ->capture_default_str();
     app.add_option("-s,--seed", seed, "Random seed; -1 = random")->capture_default_str();
 }
 

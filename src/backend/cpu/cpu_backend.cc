@@ -7,15 +7,18 @@ namespace unicorn {
 
 bool CpuBackend::supports(OpKind op, DType weight) const {
     switch (op) {
-        case OpKind::kLinear: return cpu::matmul_supports(weight);
-        case OpKind::kEmbedding: return dtype_is_quantized(weight) || weight == DType::kF32 ||
-                                        weight == DType::kF16 || weight == DType::kBF16;
-        default: return weight == DType::kF32;
+        case OpKind::kLinear:
+            return cpu::matmul_supports(weight);
+        case OpKind::kEmbedding:
+            return dtype_is_quantized(weight) || weight == DType::kF32 || weight == DType::kF16 ||
+                   weight == DType::kBF16;
+        default:
+            return weight == DType::kF32;
     }
 }
 
-Status CpuBackend::embedding(const Tensor& table, std::span<const int32_t> ids, const ops::EmbeddingParams& p,
-                             const Tensor& out) {
+Status CpuBackend::embedding(const Tensor& table, std::span<const int32_t> ids,
+                             const ops::EmbeddingParams& p, const Tensor& out) {
     cpu::embedding(pool_, table, ids, p, out);
     return ok_status();
 }
@@ -25,18 +28,21 @@ Status CpuBackend::linear(const Tensor& x, const Tensor& w, const Tensor& y) {
     return ok_status();
 }
 
-Status CpuBackend::rms_norm(const Tensor& x, const Tensor& weight, const ops::RmsNormParams& p, const Tensor& out) {
+Status CpuBackend::rms_norm(const Tensor& x, const Tensor& weight, const ops::RmsNormParams& p,
+                            const Tensor& out) {
     cpu::rms_norm(pool_, x, weight, p, out);
     return ok_status();
 }
 
-Status CpuBackend::rope(const Tensor& x, std::span<const int32_t> positions, const ops::RopeParams& p) {
+Status CpuBackend::rope(const Tensor& x, std::span<const int32_t> positions,
+                        const ops::RopeParams& p) {
     cpu::rope(pool_, x, positions, p);
     return ok_status();
 }
 
-Status CpuBackend::attention(const Tensor& q, std::span<const int32_t> q_pos, const Tensor& k, const Tensor& v,
-                             std::span<const int32_t> k_pos, const ops::AttentionParams& p, const Tensor& out) {
+Status CpuBackend::attention(const Tensor& q, std::span<const int32_t> q_pos, const Tensor& k,
+                             const Tensor& v, std::span<const int32_t> k_pos,
+                             const ops::AttentionParams& p, const Tensor& out) {
     cpu::attention(pool_, q, q_pos, k, v, k_pos, p, out);
     return ok_status();
 }

@@ -8,19 +8,20 @@
 namespace unicorn {
 
 class CpuBackend final : public Backend {
-public:
+  public:
     explicit CpuBackend(ThreadPool& pool) : pool_(pool) {}
     std::string name() const override { return "cpu"; }
     bool supports(OpKind op, DType weight) const override;
 
-    Status embedding(const Tensor& table, std::span<const int32_t> ids, const ops::EmbeddingParams& p,
-                     const Tensor& out) override;
+    Status embedding(const Tensor& table, std::span<const int32_t> ids,
+                     const ops::EmbeddingParams& p, const Tensor& out) override;
     Status linear(const Tensor& x, const Tensor& w, const Tensor& y) override;
     Status rms_norm(const Tensor& x, const Tensor& weight, const ops::RmsNormParams& p,
                     const Tensor& out) override;
-    Status rope(const Tensor& x, std::span<const int32_t> positions, const ops::RopeParams& p) override;
-    Status attention(const Tensor& q, std::span<const int32_t> q_pos, const Tensor& k, const Tensor& v,
-                     std::span<const int32_t> k_pos, const ops::AttentionParams& p,
+    Status rope(const Tensor& x, std::span<const int32_t> positions,
+                const ops::RopeParams& p) override;
+    Status attention(const Tensor& q, std::span<const int32_t> q_pos, const Tensor& k,
+                     const Tensor& v, std::span<const int32_t> k_pos, const ops::AttentionParams& p,
                      const Tensor& out) override;
     Status gelu_tanh_mul(const Tensor& g, const Tensor& u, const Tensor& out) override;
     Status silu_mul(const Tensor& g, const Tensor& u, const Tensor& out) override;
@@ -29,7 +30,7 @@ public:
 
     ThreadPool& pool() { return pool_; }
 
-private:
+  private:
     ThreadPool& pool_;
 };
 

@@ -1,8 +1,8 @@
 #include "models/common/blocks.h"
 
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 namespace unicorn::blocks {
 
@@ -13,7 +13,8 @@ Result<BatchPlan> plan_batch(std::span<const SequenceChunk> chunks) {
         if (c.tokens.empty()) return invalid_argument("a sequence chunk has no tokens");
         if (c.kv == nullptr) return invalid_argument("a sequence chunk has no KV cache");
         if (c.start_pos != c.kv->length())
-            return invalid_argument(fmt::format("chunk starts at position {} but its cache holds {}", c.start_pos, c.kv->length()));
+            return invalid_argument(fmt::format(
+                "chunk starts at position {} but its cache holds {}", c.start_pos, c.kv->length()));
         p.row_begin.push_back(static_cast<int64_t>(p.tokens.size()));
         for (size_t i = 0; i < c.tokens.size(); ++i) {
             p.tokens.push_back(c.tokens[i]);
@@ -58,8 +59,9 @@ Tensor self_attention(ExecContext& ctx, const Tensor& h, const AttentionWeights&
             ctx.fail(kv.status());
             break;
         }
-        outs.push_back(ops::attention(ctx, q.slice_rows(b, e), std::span(plan.positions).subspan(b, e - b),
-                                      kv->k, kv->v, kv->positions, ap));  // [Ti, H·Dh]
+        outs.push_back(ops::attention(ctx, q.slice_rows(b, e),
+                                      std::span(plan.positions).subspan(b, e - b), kv->k, kv->v,
+                                      kv->positions, ap));  // [Ti, H·Dh]
     }
     Tensor a = outs.size() == 1 ? outs[0] : ops::concat_rows(ctx, outs);  // [T, H·Dh]
     ctx.name(fmt::format("layer.{}.attn", layer), a);
@@ -70,7 +72,7 @@ Tensor gated_mlp(ExecContext& ctx, const Tensor& h, const MlpWeights& w, Activat
     Tensor g = ops::linear(ctx, h, w.gate);  // [T, F]
     Tensor u = ops::linear(ctx, h, w.up);    // [T, F]
     Tensor a = act == Activation::kSilu ? ops::silu_mul(ctx, g, u) : ops::gelu_tanh_mul(ctx, g, u);
-    return ops::linear(ctx, a, w.down);      // [T, D]
+    return ops::linear(ctx, a, w.down);  // [T, D]
 }
 
 std::vector<float> rope_frequencies(double base, int rot_dim) {
@@ -83,8 +85,9 @@ std::vector<float> rope_frequencies(double base, int rot_dim) {
     return f;
 }
 
-std::vector<float> llama3_scaled_frequencies(double base, int rot_dim, double factor, double low_freq_factor,
-                                             double high_freq_factor, double original_context) {
+std::vector<float> llama3_scaled_frequencies(double base, int rot_dim, double factor,
+                                             double low_freq_factor, double high_freq_factor,
+                                             double original_context) {
     std::vector<float> f = rope_frequencies(base, rot_dim);
     const double low_wavelen = original_context / low_freq_factor;
     const double high_wavelen = original_context / high_freq_factor;
@@ -94,7 +97,8 @@ std::vector<float> llama3_scaled_frequencies(double base, int rot_dim, double fa
             inv = static_cast<float>(inv / factor);  // low frequencies: fully interpolated
         } else if (wavelen >= high_wavelen) {
             // Medium band: blend between interpolated and original.
-            const double smooth = (original_context / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
+            const double smooth = (original_context / wavelen - low_freq_factor) /
+                                  (high_freq_factor - low_freq_factor);
             inv = static_cast<float>((1.0 - smooth) * inv / factor + smooth * inv);
         }
     }

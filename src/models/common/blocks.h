@@ -22,17 +22,17 @@ struct BatchPlan {
 Result<BatchPlan> plan_batch(std::span<const SequenceChunk> chunks);
 
 struct AttentionWeights {
-    Tensor q, k, v, o;     // [H·Dh, D], [Hkv·Dh, D], [Hkv·Dh, D], [D, H·Dh]
-    Tensor q_norm, k_norm; // [Dh] per-head RMSNorm weights (undefined: no Q/K norm)
+    Tensor q, k, v, o;      // [H·Dh, D], [Hkv·Dh, D], [Hkv·Dh, D], [D, H·Dh]
+    Tensor q_norm, k_norm;  // [Dh] per-head RMSNorm weights (undefined: no Q/K norm)
 };
 
 struct AttentionConfig {
     int n_heads = 0, n_kv_heads = 0, head_dim = 0;
     float scale = 1.0f;
-    int32_t window = 0;       // 0: global layer
-    float softcap = 0.0f;     // attention logit soft-cap (0: none)
+    int32_t window = 0;    // 0: global layer
+    float softcap = 0.0f;  // attention logit soft-cap (0: none)
     float qk_norm_eps = 1e-6f;
-    ops::RopeParams rope;     // n_heads is overridden per use (Q and K differ)
+    ops::RopeParams rope;  // n_heads is overridden per use (Q and K differ)
 };
 
 // q/k/v projections, optional per-head Q/K norms, RoPE, KV append and attention per sequence,
@@ -50,7 +50,8 @@ Tensor gated_mlp(ExecContext& ctx, const Tensor& h, const MlpWeights& w, Activat
 // RoPE frequencies: base^(-2i/rot_dim) in fp32 as HF computes them.
 std::vector<float> rope_frequencies(double base, int rot_dim);
 // Llama 3 frequency scaling (transformers _compute_llama3_parameters).
-std::vector<float> llama3_scaled_frequencies(double base, int rot_dim, double factor, double low_freq_factor,
-                                             double high_freq_factor, double original_context);
+std::vector<float> llama3_scaled_frequencies(double base, int rot_dim, double factor,
+                                             double low_freq_factor, double high_freq_factor,
+                                             double original_context);
 
 }  // namespace unicorn::blocks

@@ -1,8 +1,8 @@
 #include "models/common/model_files.h"
 
-#include <filesystem>
-
 #include <fmt/format.h>
+
+#include <filesystem>
 
 #include "io/gguf.h"
 #include "io/hf_config.h"
@@ -27,7 +27,8 @@ Result<std::shared_ptr<ModelFiles>> ModelFiles::open(const std::string& path) {
         UNI_ASSIGN_OR_RETURN(f->weights_, io::open_weights(path));
         return f;
     }
-    if (!std::filesystem::exists(path, ec)) return not_found(fmt::format("model '{}' does not exist", path));
+    if (!std::filesystem::exists(path, ec))
+        return not_found(fmt::format("model '{}' does not exist", path));
     UNI_ASSIGN_OR_RETURN(io::GgufFile g, io::GgufFile::open(path));
     f->gguf_ = std::make_unique<io::GgufFile>(std::move(g));
     auto arch = f->gguf_->get_string("general.architecture");
@@ -40,7 +41,8 @@ Result<std::optional<int64_t>> ModelFiles::gguf_int(const std::string& key) cons
     const io::GgufValue* v = gguf_ ? gguf_->find(key) : nullptr;
     if (v == nullptr) return std::optional<int64_t>();
     auto r = v->as_i64();
-    if (!r.ok()) return corrupt(fmt::format("key '{}' must be an integer, found {}", key, v->to_string()));
+    if (!r.ok())
+        return corrupt(fmt::format("key '{}' must be an integer, found {}", key, v->to_string()));
     return std::optional<int64_t>(*r);
 }
 
@@ -48,7 +50,8 @@ Result<std::optional<double>> ModelFiles::gguf_float(const std::string& key) con
     const io::GgufValue* v = gguf_ ? gguf_->find(key) : nullptr;
     if (v == nullptr) return std::optional<double>();
     auto r = v->as_f64();
-    if (!r.ok()) return corrupt(fmt::format("key '{}' must be a number, found {}", key, v->to_string()));
+    if (!r.ok())
+        return corrupt(fmt::format("key '{}' must be a number, found {}", key, v->to_string()));
     return std::optional<double>(*r);
 }
 
@@ -56,7 +59,8 @@ Result<std::optional<std::string>> ModelFiles::gguf_string(const std::string& ke
     const io::GgufValue* v = gguf_ ? gguf_->find(key) : nullptr;
     if (v == nullptr) return std::optional<std::string>();
     auto r = v->as_string();
-    if (!r.ok()) return corrupt(fmt::format("key '{}' must be a string, found {}", key, v->to_string()));
+    if (!r.ok())
+        return corrupt(fmt::format("key '{}' must be a string, found {}", key, v->to_string()));
     return std::optional<std::string>(*r);
 }
 
@@ -76,7 +80,8 @@ Result<std::optional<std::vector<bool>>> ModelFiles::gguf_bool_array(const std::
         out.push_back(*b);
     }
     if (!v->is_array() || out.size() != v->size())
-        return corrupt(fmt::format("key '{}' must be an array of booleans, found {}", key, v->to_string()));
+        return corrupt(
+            fmt::format("key '{}' must be an array of booleans, found {}", key, v->to_string()));
     return std::optional<std::vector<bool>>(std::move(out));
 }
 
@@ -89,8 +94,8 @@ Result<Tensor> ModelFiles::tensor(const std::string& name, std::optional<Shape> 
     Result<Tensor> t = gguf_ ? gguf_->tensor_view(name) : weights_->get(name);
     if (!t.ok()) return t.status();
     if (expect && t->shape() != *expect)
-        return corrupt(fmt::format("tensor '{}' has shape {}, expected {}", name, t->shape().to_string(),
-                                   expect->to_string()));
+        return corrupt(fmt::format("tensor '{}' has shape {}, expected {}", name,
+                                   t->shape().to_string(), expect->to_string()));
     return t;
 }
 
@@ -109,7 +114,8 @@ Result<Tensor> load_norm(const ModelFiles& f, const std::string& name, int64_t n
     if (t.numel() != n)
         return corrupt(fmt::format("tensor '{}' has {} elements, expected {}", name, t.numel(), n));
     if (!quant::has_reference(t.dtype()) || n % dtype_block_size(t.dtype()) != 0)
-        return unsupported(fmt::format("tensor '{}' has unsupported type {}", name, dtype_name(t.dtype())));
+        return unsupported(
+            fmt::format("tensor '{}' has unsupported type {}", name, dtype_name(t.dtype())));
     Tensor out = Tensor::empty(DType::kF32, Shape{n});
     quant::dequantize_row(t.dtype(), t.data(), out.data_as<float>(), n);
     for (int64_t i = 0; i < n; ++i) out.data_as<float>()[i] += offset;

@@ -20,7 +20,7 @@ class WeightSource;
 }  // namespace io
 
 class ModelFiles {
-public:
+  public:
     static Result<std::shared_ptr<ModelFiles>> open(const std::string& path);
     ~ModelFiles();
 
@@ -43,10 +43,11 @@ public:
 
     bool has_tensor(const std::string& name) const;
     // A view of the named tensor; shape must equal `expect` (PyTorch order) when given.
-    Result<Tensor> tensor(const std::string& name, std::optional<Shape> expect = std::nullopt) const;
+    Result<Tensor> tensor(const std::string& name,
+                          std::optional<Shape> expect = std::nullopt) const;
     std::vector<std::string> tensor_names() const;
 
-private:
+  private:
     ModelFiles() = default;
     std::string path_;
     std::string arch_;

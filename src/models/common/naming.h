@@ -21,6 +21,8 @@ struct NameTable {
 // map to themselves (and then fail to load with a clear "not found").
 std::string hf_tensor_name(const NameTable& table, const std::string& gguf_name);
 
-inline std::string blk(int layer, const char* suffix) { return "blk." + std::to_string(layer) + "." + suffix; }
+inline std::string blk(int layer, const char* suffix) {
+    return "blk." + std::to_string(layer) + "." + suffix;
+}
 
 }  // namespace unicorn

@@ -8,19 +8,22 @@
 
 namespace unicorn::ops::ref {
 
-void embedding(const Tensor& table, std::span<const int32_t> ids, const EmbeddingParams& p, const Tensor& out) {
+void embedding(const Tensor& table, std::span<const int32_t> ids, const EmbeddingParams& p,
+               const Tensor& out) {
     const int64_t d = table.cols();
     for (size_t i = 0; i < ids.size(); ++i) {
         float* dst = out.row<float>(static_cast<int64_t>(i));
         quant::dequantize_row(table.dtype(), table.row_bytes_ptr(ids[i]), dst, d);
-        for (int64_t j = 0; j < d; ++j) dst[j] = static_cast<float>(static_cast<double>(dst[j]) * p.scale);
+        for (int64_t j = 0; j < d; ++j)
+            dst[j] = static_cast<float>(static_cast<double>(dst[j]) * p.scale);
     }
 }
 
 void linear(const Tensor& x, const Tensor& w, const Tensor& y) {
     for (int64_t t = 0; t < x.rows(); ++t) {
         for (int64_t o = 0; o < w.rows(); ++o) {
-            y.row<float>(t)[o] = static_cast<float>(quant::dot_row_ref(w.dtype(), w.row_bytes_ptr(o), x.row<float>(t), w.cols()));
+            y.row<float>(t)[o] = static_cast<float>(
+                quant::dot_row_ref(w.dtype(), w.row_bytes_ptr(o), x.row<float>(t), w.cols()));
         }
     }
 }
@@ -73,7 +76,8 @@ void attention(const Tensor& q, std::span<const int32_t> q_pos, const Tensor& k,
             const int64_t kv_off = static_cast<int64_t>(h / group) * p.head_dim;
             double max_s = -INFINITY;
             for (int64_t s = 0; s < s_len; ++s) {
-                const bool visible = k_pos[s] <= q_pos[t] && (p.window == 0 || q_pos[t] - k_pos[s] < p.window);
+                const bool visible =
+                    k_pos[s] <= q_pos[t] && (p.window == 0 || q_pos[t] - k_pos[s] < p.window);
                 if (!visible) {
                     score[s] = -INFINITY;
                     continue;
@@ -115,7 +119,8 @@ void binary(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
         const float* pa = a.row<float>(r);
         const float* pb = b.row<float>(r);
         float* po = out.row<float>(r);
-        for (int64_t j = 0; j < a.cols(); ++j) po[j] = static_cast<float>(f(static_cast<double>(pa[j]), static_cast<double>(pb[j])));
+        for (int64_t j = 0; j < a.cols(); ++j)
+            po[j] = static_cast<float>(f(static_cast<double>(pa[j]), static_cast<double>(pb[j])));
     }
 }
 

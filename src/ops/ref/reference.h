@@ -9,7 +9,8 @@
 
 namespace unicorn::ops::ref {
 
-void embedding(const Tensor& table, std::span<const int32_t> ids, const EmbeddingParams& p, const Tensor& out);
+void embedding(const Tensor& table, std::span<const int32_t> ids, const EmbeddingParams& p,
+               const Tensor& out);
 void linear(const Tensor& x, const Tensor& w, const Tensor& y);
 void rms_norm(const Tensor& x, const Tensor& weight, const RmsNormParams& p, const Tensor& out);
 void rope(const Tensor& x, std::span<const int32_t> positions, const RopeParams& p);

@@ -41,7 +41,8 @@ void attention(ThreadPool& pool, const Tensor& q, std::span<const int32_t> q_pos
             const float m = vo.max(score.data(), n);
             const float denom = vo.exp_shift_sum(score.data(), m, n);
             const float inv = 1.0f / denom;
-            for (int64_t j = 0; j < n; ++j) vo.axpy(score[j] * inv, v.row<float>(idx[j]) + kv_off, o, dh);
+            for (int64_t j = 0; j < n; ++j)
+                vo.axpy(score[j] * inv, v.row<float>(idx[j]) + kv_off, o, dh);
         }
     });
 }

@@ -18,22 +18,29 @@ void for_rows(ThreadPool& pool, const Tensor& out, F f) {
 
 void gelu_tanh_mul(ThreadPool& pool, const Tensor& g, const Tensor& u, const Tensor& out) {
     const VecOps& v = vec_ops();
-    for_rows(pool, out, [&](int64_t r, int64_t n) { v.gelu_tanh_mul(g.row<float>(r), u.row<float>(r), out.row<float>(r), n); });
+    for_rows(pool, out, [&](int64_t r, int64_t n) {
+        v.gelu_tanh_mul(g.row<float>(r), u.row<float>(r), out.row<float>(r), n);
+    });
 }
 
 void silu_mul(ThreadPool& pool, const Tensor& g, const Tensor& u, const Tensor& out) {
     const VecOps& v = vec_ops();
-    for_rows(pool, out, [&](int64_t r, int64_t n) { v.silu_mul(g.row<float>(r), u.row<float>(r), out.row<float>(r), n); });
+    for_rows(pool, out, [&](int64_t r, int64_t n) {
+        v.silu_mul(g.row<float>(r), u.row<float>(r), out.row<float>(r), n);
+    });
 }
 
 void add(ThreadPool& pool, const Tensor& a, const Tensor& b, const Tensor& out) {
     const VecOps& v = vec_ops();
-    for_rows(pool, out, [&](int64_t r, int64_t n) { v.add(a.row<float>(r), b.row<float>(r), out.row<float>(r), n); });
+    for_rows(pool, out, [&](int64_t r, int64_t n) {
+        v.add(a.row<float>(r), b.row<float>(r), out.row<float>(r), n);
+    });
 }
 
 void softcap(ThreadPool& pool, const Tensor& x, float cap, const Tensor& out) {
     const VecOps& v = vec_ops();
-    for_rows(pool, out, [&](int64_t r, int64_t n) { v.softcap(x.row<float>(r), cap, out.row<float>(r), n); });
+    for_rows(pool, out,
+             [&](int64_t r, int64_t n) { v.softcap(x.row<float>(r), cap, out.row<float>(r), n); });
 }
 
 }  // namespace unicorn::cpu

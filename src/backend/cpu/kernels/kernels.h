@@ -14,7 +14,8 @@ void embedding(ThreadPool& pool, const Tensor& table, std::span<const int32_t> i
                const ops::EmbeddingParams& p, const Tensor& out);
 void rms_norm(ThreadPool& pool, const Tensor& x, const Tensor& weight, const ops::RmsNormParams& p,
               const Tensor& out);
-void rope(ThreadPool& pool, const Tensor& x, std::span<const int32_t> positions, const ops::RopeParams& p);
+void rope(ThreadPool& pool, const Tensor& x, std::span<const int32_t> positions,
+          const ops::RopeParams& p);
 void attention(ThreadPool& pool, const Tensor& q, std::span<const int32_t> q_pos, const Tensor& k,
                const Tensor& v, std::span<const int32_t> k_pos, const ops::AttentionParams& p,
                const Tensor& out);

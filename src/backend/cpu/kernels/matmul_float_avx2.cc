@@ -13,6 +13,7 @@ namespace {
 using namespace avx2;
 
 struct F32 {
+    static constexpr int kElemBytes = 4;
     static __m256 load8(const uint8_t* row, int64_t i) {
         return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + i);
     }
@@ -21,6 +22,7 @@ struct F32 {
     }
 };
 struct F16 {
+    static constexpr int kElemBytes = 2;
     static __m256 load8(const uint8_t* row, int64_t i) {
         return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i)));
     }
@@ -29,6 +31,7 @@ struct F16 {
     }
 };
 struct BF16 {
+    static constexpr int kElemBytes = 2;
     static __m256 load8(const uint8_t* row, int64_t i) {
         const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i));
         return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
@@ -76,8 +79,11 @@ void tile(const TileArgs& a) {
                 }
             };
             int64_t i = k0;
-            for (; i + 8 * U <= k8; i += 8 * U)
+            for (; i + 8 * U <= k8; i += 8 * U) {
+                for (int off = 0; off < 8 * U * Ty::kElemBytes; off += 64)
+                    prefetch_weights<R, Tt>(wr[0] + i * Ty::kElemBytes + off);
                 QDOT_UNROLL for (int u = 0; u < U; ++u) step(i + 8 * u, accs[u]);
+            }
             for (; i < k8; i += 8) step(i, accs[0]);
             QDOT_UNROLL for (int r = 0; r < R; ++r) {
                 QDOT_UNROLL for (int t = 0; t < Tt; ++t) {

@@ -17,16 +17,19 @@ namespace unicorn::cpu::qdot {
 namespace {
 
 struct F32 {
+    static constexpr int kElemBytes = 4;
     static __m512 load(const uint8_t* row, int64_t i, __mmask16 m) {
         return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(row) + i);
     }
 };
 struct F16 {
+    static constexpr int kElemBytes = 2;
     static __m512 load(const uint8_t* row, int64_t i, __mmask16 m) {
         return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, row + 2 * i));
     }
 };
 struct BF16 {
+    static constexpr int kElemBytes = 2;
     static __m512 load(const uint8_t* row, int64_t i, __mmask16 m) {
         const __m256i h = _mm256_maskz_loadu_epi16(m, row + 2 * i);
         return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
@@ -56,6 +59,8 @@ void micro(const TileArgs& a, int64_t r0, int64_t t0, int64_t k0, int64_t k1, bo
     }
     int64_t i = k0;
     for (; i + 16 * U <= k1; i += 16 * U) {
+        for (int off = 0; off < 16 * U * Ty::kElemBytes; off += 64)
+            prefetch_weights<R, Tt>(wr[0] + i * Ty::kElemBytes + off);
         QDOT_UNROLL for (int u = 0; u < U; ++u) {
             __m512 w[R];
             QDOT_UNROLL for (int r = 0; r < R; ++r) w[r] = Ty::load(wr[r], i + 16 * u, 0xFFFF);

@@ -53,6 +53,20 @@ Kernel avx512_kquant_kernel(DType w);  // qdot_kquants_avx512.cc (needs AVX512-V
 
 inline size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
 
+// Decode (one weight row × one token at a time) streams each weight byte once, so its speed
+// is how many cache misses are in flight. The hardware prefetchers alone left single-core
+// matvec well under the machine's read bandwidth whenever the kernel does real work per
+// byte (the loads then issue too late), so the 1×1 kernels also prefetch this far ahead of
+// their weight pointer. Rows are contiguous, so this runs on into the next row.
+#ifndef QDOT_PREFETCH_BYTES
+#define QDOT_PREFETCH_BYTES 1024
+#endif
+template <int R, int Tt>
+inline void prefetch_weights(const uint8_t* p) {
+    if constexpr (R * Tt == 1 && QDOT_PREFETCH_BYTES > 0)
+        __builtin_prefetch(p + QDOT_PREFETCH_BYTES, 0, 3);
+}
+
 // Walks a tile in register blocks of R weight rows × Tt tokens, with 1-row / 1-token
 // remainders: f.template operator()<r, t>(row0, tok0) for r ∈ {R, 1}, t ∈ {Tt, 1}. Each
 // group of R weight rows is swept over all tokens while it sits in L1.

@@ -181,6 +181,8 @@ void tile(const TileArgs& a) {
             QDOT_UNROLL for (int t = 0; t < Tt; ++t) acc[r][t] = _mm512_setzero_ps();
         }
         for (int64_t sb = 0; sb < nsb; ++sb) {
+            for (size_t off = 0; off < Ty::kBytes; off += 64)
+                prefetch_weights<R, Tt>(wr[0] + sb * Ty::kBytes + off);
             State st[R];
             QDOT_UNROLL for (int r = 0; r < R; ++r) Ty::prep(wr[r] + sb * Ty::kBytes, st[r]);
             // Small blocks alternate two integer chains over chunks (latency of the

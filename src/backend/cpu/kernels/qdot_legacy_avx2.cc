@@ -168,7 +168,10 @@ void tile(const TileArgs& a) {
             }
         };
         int64_t b = 0;
-        for (; b + U <= nb; b += U) QDOT_UNROLL for (int u = 0; u < U; ++u) step(b + u, accs[u]);
+        for (; b + U <= nb; b += U) {
+            prefetch_weights<R, Tt>(wr[0] + b * Ty::kBytes);
+            QDOT_UNROLL for (int u = 0; u < U; ++u) step(b + u, accs[u]);
+        }
         for (; b < nb; ++b) step(b, accs[0]);
         __m256(&acc)[R][Tt] = accs[0];
         QDOT_UNROLL for (int u = 1; u < U; ++u) {

@@ -222,9 +222,10 @@ void tile(const TileArgs& a) {
             }
         };
         int64_t p = 0;
-        for (; p + U <= nwide; p += U)
-            QDOT_UNROLL for (int u = 0; u < U; ++u)
+        for (; p + U <= nwide; p += U) QDOT_UNROLL for (int u = 0; u < U; ++u) {
+                prefetch_weights<R, Tt>(wr[0] + 2 * (p + u) * Ty::kBytes);
                 step.template operator()<Load::kWide>(p + u, accs[u]);
+            }
         for (; p < nwide; ++p) step.template operator()<Load::kWide>(p, accs[0]);
         for (; p < nfull; ++p) step.template operator()<Load::kPair>(p, accs[0]);
         if (nb & 1) step.template operator()<Load::kSingle>(nfull, accs[0]);

@@ -7,7 +7,8 @@ namespace unicorn::cpu {
 
 // cos/sin are computed once per (token, frequency) and applied to every head. The angle is
 // the fp32 product position × inv_freq, as in HF, then cos/sin in double and rounded.
-void rope(ThreadPool& pool, const Tensor& x, std::span<const int32_t> positions, const ops::RopeParams& p) {
+void rope(ThreadPool& pool, const Tensor& x, std::span<const int32_t> positions,
+          const ops::RopeParams& p) {
     const int half = p.rot_dim / 2;
     pool.parallel_for(x.rows(), 4, [&](int64_t b, int64_t e) {
         std::vector<float> cs(static_cast<size_t>(half)), sn(static_cast<size_t>(half));

@@ -4,9 +4,12 @@ namespace unicorn::cpu {
 
 const VecOps& vec_ops_for(IsaLevel level) {
     switch (level) {
-        case IsaLevel::kAvx512: return vec_avx512::kOps;
-        case IsaLevel::kAvx2: return vec_avx2::kOps;
-        case IsaLevel::kScalar: break;
+        case IsaLevel::kAvx512:
+            return vec_avx512::kOps;
+        case IsaLevel::kAvx2:
+            return vec_avx2::kOps;
+        case IsaLevel::kScalar:
+            break;
     }
     return vec_scalar::kOps;
 }

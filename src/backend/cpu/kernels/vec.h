@@ -29,8 +29,14 @@ struct VecOps {
 const VecOps& vec_ops_for(IsaLevel level);
 inline const VecOps& vec_ops() { return vec_ops_for(active_isa()); }
 
-namespace vec_scalar { extern const VecOps kOps; }
-namespace vec_avx2 { extern const VecOps kOps; }
-namespace vec_avx512 { extern const VecOps kOps; }
+namespace vec_scalar {
+extern const VecOps kOps;
+}
+namespace vec_avx2 {
+extern const VecOps kOps;
+}
+namespace vec_avx512 {
+extern const VecOps kOps;
+}
 
 }  // namespace unicorn::cpu
