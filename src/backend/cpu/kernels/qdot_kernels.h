@@ -57,9 +57,11 @@ inline size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
 // is how many cache misses are in flight. The hardware prefetchers alone left single-core
 // matvec well under the machine's read bandwidth whenever the kernel does real work per
 // byte (the loads then issue too late), so the 1×1 kernels also prefetch this far ahead of
-// their weight pointer. Rows are contiguous, so this runs on into the next row.
+// their weight pointer; rows are contiguous, so it runs on into the next rows. Measured on a
+// 16-core Xeon (DRAM read floor 12.7 GB/s per core): Q4_0 matvec 6.1 -> 11.2 GB/s on one
+// thread, Q8_0 7.9 -> 12.7, F16 9.4 -> 12.7; 512/1024/2048 bytes gained less.
 #ifndef QDOT_PREFETCH_BYTES
-#define QDOT_PREFETCH_BYTES 1024
+#define QDOT_PREFETCH_BYTES 4096
 #endif
 template <int R, int Tt>
 inline void prefetch_weights(const uint8_t* p) {

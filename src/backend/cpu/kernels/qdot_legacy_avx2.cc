@@ -110,7 +110,7 @@ void tile(const TileArgs& a) {
     const LegacyLayout lay(a.k);
     const int64_t nb = a.k / 32;
     // 2×2 register block: 4 accumulators + 2 code vectors + 2 scales + temporaries fit the
-    // 16 ymm registers without spills.
+    // 16 ymm registers (at most a few spills, in the _1 types).
     for_each_block<2, 2>(a.n_rows, a.n_tok, [&]<int R, int Tt>(int64_t r0, int64_t t0) {
         const uint8_t* wr[R];
         QDOT_UNROLL for (int r = 0; r < R; ++r) wr[r] = a.w + (r0 + r) * a.w_stride;
