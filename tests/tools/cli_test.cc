@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -133,6 +134,45 @@ TEST(Cli, MissingTensorsAndWrongShapesNameTheTensor) {
     std::ofstream(dir + "/config.json", std::ios::trunc) << alien;
     expect_clean_error(run("logits -m " + dir + " --tokens 1,2"), "mamba");
     std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace unicorn
+
+namespace unicorn {
+namespace {
+
+std::string real_model(const char* file) {
+    const char* cache = std::getenv("UNICORN_CACHE");
+    const char* home = std::getenv("HOME");
+    return (cache != nullptr ? std::string(cache)
+                             : std::string(home != nullptr ? home : ".") + "/.cache/unicorn") +
+           "/models/" + file;
+}
+
+TEST(CliRun, BadRequestsGiveOneClearLine) {
+    expect_clean_error(run("run -m /nonexistent.gguf -p hello"), "does not exist");
+    expect_clean_error(run("run -m /nonexistent.gguf -p ''"), "prompt is empty");
+    expect_clean_error(run("run -m /nonexistent.gguf -p hi --top-p 0"), "top-p");
+    expect_clean_error(run("run -m /nonexistent.gguf -p hi --temp 1000"), "temperature");
+    const std::string m = real_model("smollm2-135m-instruct-Q4_1.gguf");
+    if (!std::filesystem::exists(m)) GTEST_SKIP() << m << " not fetched (run scripts/fetch-models)";
+    expect_clean_error(
+        run("run -m " + m +
+            " -c 8 -p 'a prompt that is certainly longer than eight tokens, by a margin'"),
+        "does not fit the context");
+}
+
+TEST(CliRun, GreedyRunIsReproducibleAndSeededRunsRepeat) {
+    const std::string m = real_model("smollm2-135m-instruct-Q4_1.gguf");
+    if (!std::filesystem::exists(m)) GTEST_SKIP() << m << " not fetched (run scripts/fetch-models)";
+    const std::string args = "run -m " + m + " -p 'The capital of France is' -n 12 -t 2 --no-stats";
+    CliRun a = run(args + " --temp 0"), b = run(args + " --temp 0");
+    ASSERT_EQ(a.code, 0) << a.out;
+    EXPECT_EQ(a.out, b.out);
+    CliRun s1 = run(args + " --temp 0.9 --seed 11"), s2 = run(args + " --temp 0.9 --seed 11");
+    ASSERT_EQ(s1.code, 0) << s1.out;
+    EXPECT_EQ(s1.out, s2.out);
 }
 
 }  // namespace
