@@ -23,8 +23,10 @@
 #include "io/gguf_writer.h"
 #include "io/hf_config.h"
 #include "models/common/blocks.h"
+#include "models/common/gguf_decoder.h"
 #include "models/common/model_files.h"
 #include "models/common/naming.h"
+#include "models/common/weight_loader.h"
 #include "models/registry.h"
 
 namespace unicorn {
@@ -72,19 +74,23 @@ struct Gemma3Config {
 
 Result<Gemma3Config> parse_gguf(const ModelFiles& f) {
     Gemma3Config c;
-    UNI_ASSIGN_OR_RETURN(c.d_model, f.gguf_int_required("gemma3.embedding_length"));
-    UNI_ASSIGN_OR_RETURN(c.n_layers, f.gguf_int_required("gemma3.block_count"));
-    UNI_ASSIGN_OR_RETURN(c.n_heads, f.gguf_int_required("gemma3.attention.head_count"));
-    UNI_ASSIGN_OR_RETURN(c.d_ff, f.gguf_int_required("gemma3.feed_forward_length"));
-    UNI_ASSIGN_OR_RETURN(auto kv, f.gguf_int("gemma3.attention.head_count_kv"));
-    c.n_kv_heads = kv.value_or(c.n_heads);
-    if (c.n_heads <= 0) return corrupt("gemma3.attention.head_count must be positive");
-    UNI_ASSIGN_OR_RETURN(auto key_len, f.gguf_int("gemma3.attention.key_length"));
-    c.head_dim = key_len.value_or(256);
-    UNI_ASSIGN_OR_RETURN(auto eps, f.gguf_float("gemma3.attention.layer_norm_rms_epsilon"));
-    c.eps = static_cast<float>(eps.value_or(1e-6));
-    UNI_ASSIGN_OR_RETURN(auto base, f.gguf_float("gemma3.rope.freq_base"));
-    c.base_global = base.value_or(1e6);
+    DecoderKeys defaults;
+    defaults.arch = "gemma3";
+    defaults.head_dim = 256;
+    defaults.rms_eps = 1e-6f;
+    defaults.rope_base = 1e6;
+    defaults.bos = 2;
+    UNI_ASSIGN_OR_RETURN(DecoderKeys k, read_decoder_keys(f, defaults));
+    c.d_model = k.d_model;
+    c.n_layers = k.n_layers;
+    c.n_heads = k.n_heads;
+    c.n_kv_heads = k.n_kv_heads;
+    c.head_dim = k.head_dim;
+    c.d_ff = k.d_ff;
+    c.context = k.context;
+    c.eps = k.rms_eps;
+    c.base_global = k.rope_base;
+    c.bos = k.bos;
     UNI_ASSIGN_OR_RETURN(auto base_swa, f.gguf_float("gemma3.rope.freq_base_swa"));
     c.base_local = base_swa.value_or(10000.0);  // pitfall 22: not the global base
     UNI_ASSIGN_OR_RETURN(auto window, f.gguf_int("gemma3.attention.sliding_window"));
@@ -102,10 +108,6 @@ Result<Gemma3Config> parse_gguf(const ModelFiles& f) {
         UNI_ASSIGN_OR_RETURN(auto factor, f.gguf_float("gemma3.rope.scaling.factor"));
         c.global_linear_factor = factor.value_or(1.0);
     }
-    UNI_ASSIGN_OR_RETURN(auto ctx, f.gguf_int("gemma3.context_length"));
-    c.context = ctx.value_or(0);
-    UNI_ASSIGN_OR_RETURN(auto bos, f.gguf_int("tokenizer.ggml.bos_token_id"));
-    c.bos = static_cast<int32_t>(bos.value_or(2));
     UNI_ASSIGN_OR_RETURN(auto pattern,
                          f.gguf_bool_array("gemma3.attention.sliding_window_pattern"));
     if (pattern) {
@@ -184,8 +186,6 @@ class Gemma3 final : public Model {
         blocks::MlpWeights mlp;
         blocks::AttentionConfig attn_cfg;  // window, RoPE base per layer type
     };
-    Result<Tensor> weight(const std::string& gguf_name, Shape shape);
-    Result<Tensor> norm(const std::string& gguf_name, int64_t n);
     Tensor layer(ExecContext& ctx, const Layer& w, int l, Tensor x, const blocks::BatchPlan& plan);
 
     std::shared_ptr<ModelFiles> files_;
@@ -197,21 +197,6 @@ class Gemma3 final : public Model {
     Tensor embed_, output_norm_;
     std::vector<Layer> layers_;
 };
-
-Result<Tensor> Gemma3::weight(const std::string& gguf_name, Shape shape) {
-    const std::string name = files_->is_gguf() ? gguf_name : hf_tensor_name(names_, gguf_name);
-    UNI_ASSIGN_OR_RETURN(Tensor t, files_->tensor(name, shape));
-    info_.weight_bytes += t.nbytes();
-    info_.n_params += t.numel();
-    info_.tensor_types[dtype_name(t.dtype())]++;
-    return t;
-}
-
-Result<Tensor> Gemma3::norm(const std::string& gguf_name, int64_t n) {
-    // GGUF already holds 1+w (pitfall 1); HF holds w.
-    if (files_->is_gguf()) return load_norm(*files_, gguf_name, n, 0.0f);
-    return load_norm(*files_, hf_tensor_name(names_, gguf_name), n, 1.0f);
-}
 
 Status Gemma3::load(std::shared_ptr<ModelFiles> files) {
     files_ = std::move(files);
@@ -231,7 +216,10 @@ Status Gemma3::load(std::shared_ptr<ModelFiles> files) {
     for (float& f : freq_global_) f = static_cast<float>(f / c.global_linear_factor);
     freq_local_ = blocks::rope_frequencies(c.base_local, static_cast<int>(c.head_dim));
 
-    UNI_ASSIGN_OR_RETURN(embed_, weight("token_embd.weight", Shape{c.vocab, c.d_model}));
+    // Norms hold w in HF checkpoints and 1+w in GGUF files (pitfall 1): +1 for HF only.
+    WeightLoader load(*files_, names_, info_);
+    auto norm = [&](const std::string& name, int64_t n) { return load.norm(name, n, 1.0f); };
+    UNI_ASSIGN_OR_RETURN(embed_, load.weight("token_embd.weight", Shape{c.vocab, c.d_model}));
     UNI_ASSIGN_OR_RETURN(output_norm_, norm("output_norm.weight", c.d_model));
     for (int l = 0; l < c.n_layers; ++l) {
         Layer w;
@@ -242,16 +230,8 @@ Status Gemma3::load(std::shared_ptr<ModelFiles> files) {
         UNI_ASSIGN_OR_RETURN(w.post_ffn_norm, norm(blk(l, "post_ffw_norm.weight"), c.d_model));
         UNI_ASSIGN_OR_RETURN(w.attn.q_norm, norm(blk(l, "attn_q_norm.weight"), c.head_dim));
         UNI_ASSIGN_OR_RETURN(w.attn.k_norm, norm(blk(l, "attn_k_norm.weight"), c.head_dim));
-        UNI_ASSIGN_OR_RETURN(w.attn.q, weight(blk(l, "attn_q.weight"), Shape{q_width, c.d_model}));
-        UNI_ASSIGN_OR_RETURN(w.attn.k, weight(blk(l, "attn_k.weight"), Shape{kv_width, c.d_model}));
-        UNI_ASSIGN_OR_RETURN(w.attn.v, weight(blk(l, "attn_v.weight"), Shape{kv_width, c.d_model}));
-        UNI_ASSIGN_OR_RETURN(w.attn.o,
-                             weight(blk(l, "attn_output.weight"), Shape{c.d_model, q_width}));
-        UNI_ASSIGN_OR_RETURN(w.mlp.gate,
-                             weight(blk(l, "ffn_gate.weight"), Shape{c.d_ff, c.d_model}));
-        UNI_ASSIGN_OR_RETURN(w.mlp.up, weight(blk(l, "ffn_up.weight"), Shape{c.d_ff, c.d_model}));
-        UNI_ASSIGN_OR_RETURN(w.mlp.down,
-                             weight(blk(l, "ffn_down.weight"), Shape{c.d_model, c.d_ff}));
+        UNI_RETURN_IF_ERROR(load.attention(l, c.d_model, q_width, kv_width, &w.attn));
+        UNI_RETURN_IF_ERROR(load.mlp(l, c.d_model, c.d_ff, &w.mlp));
         // Per-layer behaviour is data (architecture §4.3): window and RoPE base by layer type.
         const bool sliding = c.sliding[l];
         w.attn_cfg.n_heads = static_cast<int>(c.n_heads);
@@ -325,18 +305,9 @@ Status export_gemma3(const ModelFiles& f, io::GgufWriter& w) {
     if (f.is_gguf()) return invalid_argument("the input is already GGUF");
     UNI_ASSIGN_OR_RETURN(Gemma3Config c, parse_hf(f));
     const NameTable names = gemma3_names(hf_prefix(f));
-    w.set_string("general.architecture", "gemma3");
-    w.set_u32("gemma3.embedding_length", static_cast<uint32_t>(c.d_model));
-    w.set_u32("gemma3.block_count", static_cast<uint32_t>(c.n_layers));
-    w.set_u32("gemma3.attention.head_count", static_cast<uint32_t>(c.n_heads));
-    w.set_u32("gemma3.attention.head_count_kv", static_cast<uint32_t>(c.n_kv_heads));
-    w.set_u32("gemma3.attention.key_length", static_cast<uint32_t>(c.head_dim));
-    w.set_u32("gemma3.attention.value_length", static_cast<uint32_t>(c.head_dim));
-    w.set_u32("gemma3.feed_forward_length", static_cast<uint32_t>(c.d_ff));
-    w.set_u32("gemma3.context_length", static_cast<uint32_t>(c.context));
+    write_decoder_keys(w, {"gemma3", c.d_model, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim,
+                           c.d_ff, c.context, c.eps, c.base_global, c.bos});
     w.set_u32("gemma3.attention.sliding_window", static_cast<uint32_t>(c.window));
-    w.set_f32("gemma3.attention.layer_norm_rms_epsilon", c.eps);
-    w.set_f32("gemma3.rope.freq_base", static_cast<float>(c.base_global));
     w.set_f32("gemma3.rope.freq_base_swa", static_cast<float>(c.base_local));
     if (std::abs(c.attn_scale * std::sqrt(static_cast<float>(c.head_dim)) - 1.0f) > 1e-6f)
         w.set_f32("gemma3.attention.scale", c.attn_scale);
@@ -346,35 +317,18 @@ Status export_gemma3(const ModelFiles& f, io::GgufWriter& w) {
         w.set_f32("gemma3.rope.scaling.factor", static_cast<float>(c.global_linear_factor));
     }
     w.set_array("gemma3.attention.sliding_window_pattern", c.sliding);
-    if (c.bos >= 0) w.set_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(c.bos));
-    auto copy = [&](const std::string& g) -> Status {
-        UNI_ASSIGN_OR_RETURN(Tensor t, f.tensor(hf_tensor_name(names, g)));
-        if (g.size() >= 11 && g.compare(g.size() - 11, 11, "norm.weight") == 0) {
-            // llama.cpp folds Gemma's 1+w into the file (norm_shift = 1); norms are F32 there.
-            UNI_ASSIGN_OR_RETURN(t, load_norm(f, hf_tensor_name(names, g), t.numel(), 1.0f));
-        }
-        UNI_RETURN_IF_ERROR(w.add_tensor(g, t));
-        return ok_status();
+    // llama.cpp folds Gemma's 1+w into the file (norm_shift = 1); norms are F32 there.
+    const auto fixup = [&](const std::string& g, Tensor t) -> Result<Tensor> {
+        if (g.size() < 11 || g.compare(g.size() - 11, 11, "norm.weight") != 0) return t;
+        return load_norm(f, hf_tensor_name(names, g), t.numel(), 1.0f);
     };
-    UNI_RETURN_IF_ERROR(copy("token_embd.weight"));
-    UNI_RETURN_IF_ERROR(copy("output_norm.weight"));
-    for (int l = 0; l < c.n_layers; ++l) {
-        for (const auto& [suffix, hf] : names.per_layer)
-            UNI_RETURN_IF_ERROR(copy(blk(l, suffix.c_str())));
-    }
-    return ok_status();
-}
-
-Result<std::unique_ptr<Model>> load_gemma3(std::shared_ptr<ModelFiles> files) {
-    auto m = std::make_unique<Gemma3>();
-    UNI_RETURN_IF_ERROR(m->load(std::move(files)));
-    return std::unique_ptr<Model>(std::move(m));
+    return export_tensors(f, names, c.n_layers, fixup, w);
 }
 
 }  // namespace
 
 extern const ArchitectureEntry kGemma3Architecture;
 const ArchitectureEntry kGemma3Architecture = {
-    "gemma3", {"gemma3", "gemma3_text"}, load_gemma3, export_gemma3};
+    "gemma3", {"gemma3", "gemma3_text"}, load_architecture<Gemma3>, export_gemma3};
 
 }  // namespace unicorn

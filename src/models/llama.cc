@@ -16,8 +16,10 @@
 #include "io/gguf_writer.h"
 #include "io/hf_config.h"
 #include "models/common/blocks.h"
+#include "models/common/gguf_decoder.h"
 #include "models/common/model_files.h"
 #include "models/common/naming.h"
+#include "models/common/weight_loader.h"
 #include "models/registry.h"
 
 namespace unicorn {
@@ -51,25 +53,23 @@ struct LlamaConfig {
 
 Result<LlamaConfig> parse_gguf(const ModelFiles& f) {
     LlamaConfig c;
-    UNI_ASSIGN_OR_RETURN(c.d_model, f.gguf_int_required("llama.embedding_length"));
-    UNI_ASSIGN_OR_RETURN(c.n_layers, f.gguf_int_required("llama.block_count"));
-    UNI_ASSIGN_OR_RETURN(c.n_heads, f.gguf_int_required("llama.attention.head_count"));
-    UNI_ASSIGN_OR_RETURN(c.d_ff, f.gguf_int_required("llama.feed_forward_length"));
-    UNI_ASSIGN_OR_RETURN(auto kv, f.gguf_int("llama.attention.head_count_kv"));
-    c.n_kv_heads = kv.value_or(c.n_heads);
-    if (c.n_heads <= 0) return corrupt("llama.attention.head_count must be positive");
-    UNI_ASSIGN_OR_RETURN(auto key_len, f.gguf_int("llama.attention.key_length"));
-    c.head_dim = key_len.value_or(c.d_model / c.n_heads);
+    DecoderKeys defaults;
+    defaults.arch = "llama";
+    defaults.rms_eps = 1e-5f;
+    defaults.rope_base = 10000.0;
+    UNI_ASSIGN_OR_RETURN(DecoderKeys k, read_decoder_keys(f, defaults));
+    c.d_model = k.d_model;
+    c.n_layers = k.n_layers;
+    c.n_heads = k.n_heads;
+    c.n_kv_heads = k.n_kv_heads;
+    c.head_dim = k.head_dim;
+    c.d_ff = k.d_ff;
+    c.context = k.context;
+    c.eps = k.rms_eps;
+    c.rope_base = k.rope_base;
+    c.bos = k.bos;
     UNI_ASSIGN_OR_RETURN(auto rot, f.gguf_int("llama.rope.dimension_count"));
     c.rot_dim = rot.value_or(c.head_dim);
-    UNI_ASSIGN_OR_RETURN(auto eps, f.gguf_float("llama.attention.layer_norm_rms_epsilon"));
-    c.eps = static_cast<float>(eps.value_or(1e-5));
-    UNI_ASSIGN_OR_RETURN(auto base, f.gguf_float("llama.rope.freq_base"));
-    c.rope_base = base.value_or(10000.0);
-    UNI_ASSIGN_OR_RETURN(auto ctx, f.gguf_int("llama.context_length"));
-    c.context = ctx.value_or(0);
-    UNI_ASSIGN_OR_RETURN(auto bos, f.gguf_int("tokenizer.ggml.bos_token_id"));
-    c.bos = static_cast<int32_t>(bos.value_or(-1));
     UNI_ASSIGN_OR_RETURN(Tensor emb, f.tensor("token_embd.weight"));
     c.vocab = emb.shape().rank() == 2 ? emb.shape()[0] : 0;
     return c;
@@ -120,7 +120,6 @@ class Llama final : public Model {
         Tensor ffn_norm;  // [D]
         blocks::MlpWeights mlp;
     };
-    Result<Tensor> weight(const std::string& gguf_name, Shape shape);
     Tensor layer(ExecContext& ctx, const Layer& w, int l, Tensor x, const blocks::BatchPlan& plan);
 
     std::shared_ptr<ModelFiles> files_;
@@ -133,15 +132,6 @@ class Llama final : public Model {
     Tensor embed_, output_norm_, output_;
     std::vector<Layer> layers_;
 };
-
-Result<Tensor> Llama::weight(const std::string& gguf_name, Shape shape) {
-    const std::string name = files_->is_gguf() ? gguf_name : hf_tensor_name(names_, gguf_name);
-    UNI_ASSIGN_OR_RETURN(Tensor t, files_->tensor(name, shape));
-    info_.weight_bytes += t.nbytes();
-    info_.n_params += t.numel();
-    info_.tensor_types[dtype_name(t.dtype())]++;
-    return t;
-}
 
 Status Llama::load(std::shared_ptr<ModelFiles> files) {
     files_ = std::move(files);
@@ -157,36 +147,20 @@ Status Llama::load(std::shared_ptr<ModelFiles> files) {
             c.d_model, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.d_ff, c.vocab));
     const int64_t q_width = c.n_heads * c.head_dim, kv_width = c.n_kv_heads * c.head_dim;
 
-    UNI_ASSIGN_OR_RETURN(embed_, weight("token_embd.weight", Shape{c.vocab, c.d_model}));
-    UNI_ASSIGN_OR_RETURN(
-        output_norm_,
-        load_norm(*files_,
-                  gguf ? "output_norm.weight" : hf_tensor_name(names_, "output_norm.weight"),
-                  c.d_model, 0.0f));
-    const std::string out_name = gguf ? "output.weight" : hf_tensor_name(names_, "output.weight");
-    if (files_->has_tensor(out_name)) {
-        UNI_ASSIGN_OR_RETURN(output_, weight("output.weight", Shape{c.vocab, c.d_model}));
+    WeightLoader load(*files_, names_, info_);
+    UNI_ASSIGN_OR_RETURN(embed_, load.weight("token_embd.weight", Shape{c.vocab, c.d_model}));
+    UNI_ASSIGN_OR_RETURN(output_norm_, load.norm("output_norm.weight", c.d_model, 0.0f));
+    if (load.has("output.weight")) {
+        UNI_ASSIGN_OR_RETURN(output_, load.weight("output.weight", Shape{c.vocab, c.d_model}));
     } else {
         output_ = embed_;  // tied embeddings
     }
     for (int l = 0; l < c.n_layers; ++l) {
         Layer w;
-        auto norm = [&](const char* suffix) {
-            const std::string g = blk(l, suffix);
-            return load_norm(*files_, gguf ? g : hf_tensor_name(names_, g), c.d_model, 0.0f);
-        };
-        UNI_ASSIGN_OR_RETURN(w.attn_norm, norm("attn_norm.weight"));
-        UNI_ASSIGN_OR_RETURN(w.ffn_norm, norm("ffn_norm.weight"));
-        UNI_ASSIGN_OR_RETURN(w.attn.q, weight(blk(l, "attn_q.weight"), Shape{q_width, c.d_model}));
-        UNI_ASSIGN_OR_RETURN(w.attn.k, weight(blk(l, "attn_k.weight"), Shape{kv_width, c.d_model}));
-        UNI_ASSIGN_OR_RETURN(w.attn.v, weight(blk(l, "attn_v.weight"), Shape{kv_width, c.d_model}));
-        UNI_ASSIGN_OR_RETURN(w.attn.o,
-                             weight(blk(l, "attn_output.weight"), Shape{c.d_model, q_width}));
-        UNI_ASSIGN_OR_RETURN(w.mlp.gate,
-                             weight(blk(l, "ffn_gate.weight"), Shape{c.d_ff, c.d_model}));
-        UNI_ASSIGN_OR_RETURN(w.mlp.up, weight(blk(l, "ffn_up.weight"), Shape{c.d_ff, c.d_model}));
-        UNI_ASSIGN_OR_RETURN(w.mlp.down,
-                             weight(blk(l, "ffn_down.weight"), Shape{c.d_model, c.d_ff}));
+        UNI_ASSIGN_OR_RETURN(w.attn_norm, load.norm(blk(l, "attn_norm.weight"), c.d_model, 0.0f));
+        UNI_ASSIGN_OR_RETURN(w.ffn_norm, load.norm(blk(l, "ffn_norm.weight"), c.d_model, 0.0f));
+        UNI_RETURN_IF_ERROR(load.attention(l, c.d_model, q_width, kv_width, &w.attn));
+        UNI_RETURN_IF_ERROR(load.mlp(l, c.d_model, c.d_ff, &w.mlp));
         layers_.push_back(std::move(w));
         kv_.push_back({kv_width, 0});
     }
@@ -271,19 +245,9 @@ Tensor permute_for_interleaved_rope(const Tensor& w, int64_t n_heads) {
 Status export_llama(const ModelFiles& f, io::GgufWriter& w) {
     if (f.is_gguf()) return invalid_argument("the input is already GGUF");
     UNI_ASSIGN_OR_RETURN(LlamaConfig c, parse_hf(f));
-    w.set_string("general.architecture", "llama");
-    w.set_u32("llama.embedding_length", static_cast<uint32_t>(c.d_model));
-    w.set_u32("llama.block_count", static_cast<uint32_t>(c.n_layers));
-    w.set_u32("llama.attention.head_count", static_cast<uint32_t>(c.n_heads));
-    w.set_u32("llama.attention.head_count_kv", static_cast<uint32_t>(c.n_kv_heads));
-    w.set_u32("llama.attention.key_length", static_cast<uint32_t>(c.head_dim));
-    w.set_u32("llama.attention.value_length", static_cast<uint32_t>(c.head_dim));
-    w.set_u32("llama.feed_forward_length", static_cast<uint32_t>(c.d_ff));
+    write_decoder_keys(w, {"llama", c.d_model, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim,
+                           c.d_ff, c.context, c.eps, c.rope_base, c.bos});
     w.set_u32("llama.rope.dimension_count", static_cast<uint32_t>(c.rot_dim));
-    w.set_u32("llama.context_length", static_cast<uint32_t>(c.context));
-    w.set_f32("llama.attention.layer_norm_rms_epsilon", c.eps);
-    w.set_f32("llama.rope.freq_base", static_cast<float>(c.rope_base));
-    if (c.bos >= 0) w.set_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(c.bos));
     if (c.rope_factor > 0) {
         const auto plain = blocks::rope_frequencies(c.rope_base, static_cast<int>(c.rot_dim));
         const auto scaled = blocks::llama3_scaled_frequencies(
@@ -294,36 +258,21 @@ Status export_llama(const ModelFiles& f, io::GgufWriter& w) {
             factors.data_as<float>()[i] = plain[i] / scaled[i];
         UNI_RETURN_IF_ERROR(w.add_tensor("rope_freqs.weight", factors));
     }
-    auto copy = [&](const std::string& g) -> Status {
-        UNI_ASSIGN_OR_RETURN(Tensor t, f.tensor(hf_tensor_name(kLlamaNames, g)));
+    // llama.cpp's converter permutes q/k rows per head to interleaved RoPE order.
+    const auto fixup = [&](const std::string& g, Tensor t) -> Result<Tensor> {
         if (g.find("attn_q.weight") != std::string::npos)
-            t = permute_for_interleaved_rope(t, c.n_heads);
+            return permute_for_interleaved_rope(t, c.n_heads);
         if (g.find("attn_k.weight") != std::string::npos)
-            t = permute_for_interleaved_rope(t, c.n_kv_heads);
-        UNI_RETURN_IF_ERROR(w.add_tensor(g, t));
-        return ok_status();
+            return permute_for_interleaved_rope(t, c.n_kv_heads);
+        return t;
     };
-    UNI_RETURN_IF_ERROR(copy("token_embd.weight"));
-    UNI_RETURN_IF_ERROR(copy("output_norm.weight"));
-    if (f.has_tensor(hf_tensor_name(kLlamaNames, "output.weight")))
-        UNI_RETURN_IF_ERROR(copy("output.weight"));
-    for (int l = 0; l < c.n_layers; ++l) {
-        for (const auto& [suffix, hf] : kLlamaNames.per_layer)
-            UNI_RETURN_IF_ERROR(copy(blk(l, suffix.c_str())));
-    }
-    return ok_status();
-}
-
-Result<std::unique_ptr<Model>> load_llama(std::shared_ptr<ModelFiles> files) {
-    auto m = std::make_unique<Llama>();
-    UNI_RETURN_IF_ERROR(m->load(std::move(files)));
-    return std::unique_ptr<Model>(std::move(m));
+    return export_tensors(f, kLlamaNames, c.n_layers, fixup, w);
 }
 
 }  // namespace
 
 extern const ArchitectureEntry kLlamaArchitecture;
 const ArchitectureEntry kLlamaArchitecture = {
-    "llama", {"llama", "mistral"}, load_llama, export_llama};
+    "llama", {"llama", "mistral"}, load_architecture<Llama>, export_llama};
 
 }  // namespace unicorn

@@ -1,0 +1,67 @@
+#include "models/common/gguf_decoder.h"
+
+#include "io/gguf_writer.h"
+
+namespace unicorn {
+
+void write_decoder_keys(io::GgufWriter& w, const DecoderKeys& k) {
+    const auto u32 = [](int64_t v) { return static_cast<uint32_t>(v); };
+    const std::string p = k.arch + ".";
+    w.set_string("general.architecture", k.arch);
+    w.set_u32(p + "embedding_length", u32(k.d_model));
+    w.set_u32(p + "block_count", u32(k.n_layers));
+    w.set_u32(p + "attention.head_count", u32(k.n_heads));
+    w.set_u32(p + "attention.head_count_kv", u32(k.n_kv_heads));
+    w.set_u32(p + "attention.key_length", u32(k.head_dim));
+    w.set_u32(p + "attention.value_length", u32(k.head_dim));
+    w.set_u32(p + "feed_forward_length", u32(k.d_ff));
+    w.set_u32(p + "context_length", u32(k.context));
+    w.set_f32(p + "attention.layer_norm_rms_epsilon", k.rms_eps);
+    w.set_f32(p + "rope.freq_base", static_cast<float>(k.rope_base));
+    if (k.bos >= 0) w.set_u32("tokenizer.ggml.bos_token_id", u32(k.bos));
+}
+
+Result<DecoderKeys> read_decoder_keys(const ModelFiles& f, const DecoderKeys& defaults) {
+    DecoderKeys k = defaults;
+    const std::string p = k.arch + ".";
+    UNI_ASSIGN_OR_RETURN(k.d_model, f.gguf_int_required(p + "embedding_length"));
+    UNI_ASSIGN_OR_RETURN(k.n_layers, f.gguf_int_required(p + "block_count"));
+    UNI_ASSIGN_OR_RETURN(k.n_heads, f.gguf_int_required(p + "attention.head_count"));
+    UNI_ASSIGN_OR_RETURN(k.d_ff, f.gguf_int_required(p + "feed_forward_length"));
+    if (k.n_heads <= 0) return corrupt(p + "attention.head_count must be positive");
+    UNI_ASSIGN_OR_RETURN(auto kv, f.gguf_int(p + "attention.head_count_kv"));
+    k.n_kv_heads = kv.value_or(k.n_heads);
+    UNI_ASSIGN_OR_RETURN(auto key_len, f.gguf_int(p + "attention.key_length"));
+    k.head_dim =
+        key_len.value_or(defaults.head_dim > 0 ? defaults.head_dim : k.d_model / k.n_heads);
+    UNI_ASSIGN_OR_RETURN(auto eps, f.gguf_float(p + "attention.layer_norm_rms_epsilon"));
+    k.rms_eps = static_cast<float>(eps.value_or(defaults.rms_eps));
+    UNI_ASSIGN_OR_RETURN(auto base, f.gguf_float(p + "rope.freq_base"));
+    k.rope_base = base.value_or(defaults.rope_base);
+    UNI_ASSIGN_OR_RETURN(auto ctx, f.gguf_int(p + "context_length"));
+    k.context = ctx.value_or(0);
+    UNI_ASSIGN_OR_RETURN(auto bos, f.gguf_int("tokenizer.ggml.bos_token_id"));
+    k.bos = static_cast<int32_t>(bos.value_or(defaults.bos));
+    return k;
+}
+
+Status export_tensors(const ModelFiles& f, const NameTable& names, int64_t n_layers,
+                      const ExportFixup& fixup, io::GgufWriter& w) {
+    const auto copy = [&](const std::string& gguf_name) -> Status {
+        UNI_ASSIGN_OR_RETURN(Tensor t, f.tensor(hf_tensor_name(names, gguf_name)));
+        if (fixup) {
+            UNI_ASSIGN_OR_RETURN(t, fixup(gguf_name, t));
+        }
+        return w.add_tensor(gguf_name, t);
+    };
+    for (const auto& [gguf_name, hf] : names.globals) {
+        if (f.has_tensor(hf_tensor_name(names, gguf_name))) UNI_RETURN_IF_ERROR(copy(gguf_name));
+    }
+    for (int l = 0; l < n_layers; ++l) {
+        for (const auto& [suffix, hf] : names.per_layer)
+            UNI_RETURN_IF_ERROR(copy(blk(l, suffix.c_str())));
+    }
+    return ok_status();
+}
+
+}  // namespace unicorn

@@ -1,0 +1,39 @@
+// The GGUF side shared by the decoder architectures: the hyperparameter keys every decoder
+// carries (llama.cpp's names under the architecture prefix), read and written, and the HF → GGUF
+// tensor copy loop.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "models/common/model_files.h"
+#include "models/common/naming.h"
+
+namespace unicorn {
+namespace io {
+class GgufWriter;
+}
+
+struct DecoderKeys {
+    std::string arch;  // general.architecture and the key prefix
+    int64_t d_model = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0, d_ff = 0;
+    int64_t context = 0;
+    float rms_eps = 1e-6f;
+    double rope_base = 10000.0;
+    int32_t bos = -1;  // tokenizer.ggml.bos_token_id when >= 0
+};
+void write_decoder_keys(io::GgufWriter& w, const DecoderKeys& k);
+// Reads them; `defaults` supplies the arch name and the values of optional keys (head_dim 0:
+// d_model / n_heads). Required: embedding_length, block_count, head_count, feed_forward_length.
+Result<DecoderKeys> read_decoder_keys(const ModelFiles& f, const DecoderKeys& defaults);
+
+// The tensor to write for a GGUF name, given the HF tensor (per-format fix-ups go here).
+using ExportFixup = std::function<Result<Tensor>(const std::string& gguf_name, Tensor hf)>;
+// Copies, in table order, each global the source holds and every per-layer tensor of
+// n_layers layers, through `fixup`.
+Status export_tensors(const ModelFiles& f, const NameTable& names, int64_t n_layers,
+                      const ExportFixup& fixup, io::GgufWriter& w);
+
+}  // namespace unicorn
