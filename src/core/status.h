@@ -14,7 +14,7 @@ enum class StatusCode {
     kNotFound,           // missing file, tensor or key
     kIoError,            // the OS refused a read/write/mmap
     kCorrupt,            // a file's bytes contradict its own format
-    kUnsupported,        // valid but not implemented (type, architecture, op)
+    kUnsupported,        // valid, but outside what this build handles (type, architecture, op)
     kOutOfRange,         // a value outside what the engine can hold
     kResourceExhausted,  // memory, KV cache, queue
     kDeviceError,        // a backend failed at run time
