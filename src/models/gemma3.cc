@@ -59,38 +59,27 @@ std::string hf_prefix(const ModelFiles& f) {
     return "model.";
 }
 
-struct Gemma3Config {
-    int64_t d_model = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0, d_ff = 0;
-    int64_t vocab = 0, context = 0;
-    float eps = 1e-6f;
+// The shared decoder keys (rope_base is the global layers' base) plus Gemma 3's own.
+struct Gemma3Config : DecoderKeys {
+    Gemma3Config() {
+        arch = "gemma3";
+        head_dim = 256;
+        rms_eps = 1e-6f;
+        rope_base = 1e6;
+        bos = 2;
+    }
+    int64_t vocab = 0;
     float attn_scale = 0;
     int32_t window = 0;
     std::vector<bool> sliding;  // per layer
-    double base_global = 1e6, base_local = 1e4;
+    double base_local = 1e4;
     double global_linear_factor = 1.0;  // linear RoPE scaling on global layers (4B+)
     float final_softcap = 0;
-    int32_t bos = -1;
 };
 
 Result<Gemma3Config> parse_gguf(const ModelFiles& f) {
     Gemma3Config c;
-    DecoderKeys defaults;
-    defaults.arch = "gemma3";
-    defaults.head_dim = 256;
-    defaults.rms_eps = 1e-6f;
-    defaults.rope_base = 1e6;
-    defaults.bos = 2;
-    UNI_ASSIGN_OR_RETURN(DecoderKeys k, read_decoder_keys(f, defaults));
-    c.d_model = k.d_model;
-    c.n_layers = k.n_layers;
-    c.n_heads = k.n_heads;
-    c.n_kv_heads = k.n_kv_heads;
-    c.head_dim = k.head_dim;
-    c.d_ff = k.d_ff;
-    c.context = k.context;
-    c.eps = k.rms_eps;
-    c.base_global = k.rope_base;
-    c.bos = k.bos;
+    UNI_ASSIGN_OR_RETURN(static_cast<DecoderKeys&>(c), read_decoder_keys(f, c));
     UNI_ASSIGN_OR_RETURN(auto base_swa, f.gguf_float("gemma3.rope.freq_base_swa"));
     c.base_local = base_swa.value_or(10000.0);  // pitfall 22: not the global base
     UNI_ASSIGN_OR_RETURN(auto window, f.gguf_int("gemma3.attention.sliding_window"));
@@ -135,7 +124,7 @@ Result<Gemma3Config> parse_hf(const ModelFiles& f) {
     UNI_ASSIGN_OR_RETURN(c.n_kv_heads, h.get_int_or("num_key_value_heads", c.n_heads));
     UNI_ASSIGN_OR_RETURN(c.head_dim, h.get_int_or("head_dim", 256));
     UNI_ASSIGN_OR_RETURN(double eps, h.get_double_or("rms_norm_eps", 1e-6));
-    c.eps = static_cast<float>(eps);
+    c.rms_eps = static_cast<float>(eps);
     UNI_ASSIGN_OR_RETURN(double qpas,
                          h.get_double_or("query_pre_attn_scalar", static_cast<double>(c.head_dim)));
     if (!(qpas > 0)) return corrupt("config.json: query_pre_attn_scalar must be positive");
@@ -160,7 +149,7 @@ Result<Gemma3Config> parse_hf(const ModelFiles& f) {
             c.sliding.push_back(period <= 0 || (l + 1) % period != 0);
     }
     UNI_ASSIGN_OR_RETURN(io::RopeParams global, h.rope_params("full_attention"));
-    c.base_global = global.theta;
+    c.rope_base = global.theta;
     if (global.type == "linear")
         c.global_linear_factor = global.factor;
     else if (global.type != "default")
@@ -212,7 +201,7 @@ Status Gemma3::load(std::shared_ptr<ModelFiles> files) {
             c.d_model, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.d_ff, c.vocab));
     const int64_t q_width = c.n_heads * c.head_dim, kv_width = c.n_kv_heads * c.head_dim;
 
-    freq_global_ = blocks::rope_frequencies(c.base_global, static_cast<int>(c.head_dim));
+    freq_global_ = blocks::rope_frequencies(c.rope_base, static_cast<int>(c.head_dim));
     for (float& f : freq_global_) f = static_cast<float>(f / c.global_linear_factor);
     freq_local_ = blocks::rope_frequencies(c.base_local, static_cast<int>(c.head_dim));
 
@@ -239,7 +228,7 @@ Status Gemma3::load(std::shared_ptr<ModelFiles> files) {
         w.attn_cfg.head_dim = static_cast<int>(c.head_dim);
         w.attn_cfg.scale = c.attn_scale;
         w.attn_cfg.window = sliding ? c.window : 0;
-        w.attn_cfg.qk_norm_eps = c.eps;
+        w.attn_cfg.qk_norm_eps = c.rms_eps;
         w.attn_cfg.rope = {0, static_cast<int>(c.head_dim), static_cast<int>(c.head_dim),
                            ops::RopeMode::kNeox,
                            sliding ? freq_local_.data() : freq_global_.data()};
@@ -261,11 +250,11 @@ Status Gemma3::load(std::shared_ptr<ModelFiles> files) {
     info_.bos_token = c.bos;
     std::string pattern;
     for (bool s : c.sliding) pattern += s ? 'S' : 'G';
-    info_.hyper = {{"rms_norm_eps", fmt::format("{}", c.eps)},
+    info_.hyper = {{"rms_norm_eps", fmt::format("{}", c.rms_eps)},
                    {"attention_scale", fmt::format("{}", c.attn_scale)},
                    {"sliding_window", fmt::format("{}", c.window)},
                    {"layer_pattern", pattern + " (S sliding, G global)"},
-                   {"rope_base", fmt::format("global {} (linear ×{}), local {}", c.base_global,
+                   {"rope_base", fmt::format("global {} (linear ×{}), local {}", c.rope_base,
                                              c.global_linear_factor, c.base_local)},
                    {"final_softcap", fmt::format("{}", c.final_softcap)}};
     return ok_status();
@@ -274,7 +263,7 @@ Status Gemma3::load(std::shared_ptr<ModelFiles> files) {
 // Mirrors Gemma3DecoderLayer.forward: sandwich norms around attention and MLP.
 Tensor Gemma3::layer(ExecContext& ctx, const Layer& w, int l, Tensor x /* [T, D] */,
                      const blocks::BatchPlan& plan) {
-    const float eps = cfg_.eps;
+    const float eps = cfg_.rms_eps;
     Tensor h = ops::rms_norm(ctx, x, w.input_norm, eps);                         // [T, D]
     Tensor a = blocks::self_attention(ctx, h, w.attn, w.attn_cfg, l, plan);      // [T, D]
     x = ops::add(ctx, x, ops::rms_norm(ctx, a, w.post_attn_norm, eps));          // [T, D]
@@ -293,9 +282,9 @@ Result<Tensor> Gemma3::forward(ExecContext& ctx, std::span<const SequenceChunk> 
     const float emb_scale = std::sqrt(static_cast<float>(cfg_.d_model));
     Tensor x = ops::embedding(ctx, embed_, plan.tokens, emb_scale);  // [T, D]
     for (int l = 0; l < cfg_.n_layers; ++l) x = layer(ctx, layers_[l], l, x, plan);
-    x = ops::gather_rows(ctx, x, plan.logit_rows);      // [R, D]
-    x = ops::rms_norm(ctx, x, output_norm_, cfg_.eps);  // [R, D]
-    Tensor logits = ops::linear(ctx, x, embed_);        // [R, V]
+    x = ops::gather_rows(ctx, x, plan.logit_rows);          // [R, D]
+    x = ops::rms_norm(ctx, x, output_norm_, cfg_.rms_eps);  // [R, D]
+    Tensor logits = ops::linear(ctx, x, embed_);            // [R, V]
     if (cfg_.final_softcap > 0) logits = ops::softcap(ctx, logits, cfg_.final_softcap);
     if (ctx.failed()) return ctx.status();
     return logits;
@@ -305,8 +294,7 @@ Status export_gemma3(const ModelFiles& f, io::GgufWriter& w) {
     if (f.is_gguf()) return invalid_argument("the input is already GGUF");
     UNI_ASSIGN_OR_RETURN(Gemma3Config c, parse_hf(f));
     const NameTable names = gemma3_names(hf_prefix(f));
-    write_decoder_keys(w, {"gemma3", c.d_model, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim,
-                           c.d_ff, c.context, c.eps, c.base_global, c.bos});
+    write_decoder_keys(w, c);
     w.set_u32("gemma3.attention.sliding_window", static_cast<uint32_t>(c.window));
     w.set_f32("gemma3.rope.freq_base_swa", static_cast<float>(c.base_local));
     if (std::abs(c.attn_scale * std::sqrt(static_cast<float>(c.head_dim)) - 1.0f) > 1e-6f)

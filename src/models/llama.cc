@@ -41,33 +41,21 @@ const NameTable kLlamaNames = {
      {"ffn_down.weight", "mlp.down_proj.weight"}},
 };
 
-struct LlamaConfig {
-    int64_t d_model = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0, d_ff = 0;
-    int64_t vocab = 0, context = 0, rot_dim = 0;
-    float eps = 1e-5f;
-    double rope_base = 10000.0;
+// The shared decoder keys (with llama.cpp's defaults for llama) plus llama's own.
+struct LlamaConfig : DecoderKeys {
+    LlamaConfig() {
+        arch = "llama";
+        rms_eps = 1e-5f;
+        rope_base = 10000.0;
+    }
+    int64_t vocab = 0, rot_dim = 0;
     // Llama 3 scaling (rope_type "llama3"); factor 0: none.
     double rope_factor = 0, low_freq_factor = 1, high_freq_factor = 4, original_context = 8192;
-    int32_t bos = -1;
 };
 
 Result<LlamaConfig> parse_gguf(const ModelFiles& f) {
     LlamaConfig c;
-    DecoderKeys defaults;
-    defaults.arch = "llama";
-    defaults.rms_eps = 1e-5f;
-    defaults.rope_base = 10000.0;
-    UNI_ASSIGN_OR_RETURN(DecoderKeys k, read_decoder_keys(f, defaults));
-    c.d_model = k.d_model;
-    c.n_layers = k.n_layers;
-    c.n_heads = k.n_heads;
-    c.n_kv_heads = k.n_kv_heads;
-    c.head_dim = k.head_dim;
-    c.d_ff = k.d_ff;
-    c.context = k.context;
-    c.eps = k.rms_eps;
-    c.rope_base = k.rope_base;
-    c.bos = k.bos;
+    UNI_ASSIGN_OR_RETURN(static_cast<DecoderKeys&>(c), read_decoder_keys(f, c));
     UNI_ASSIGN_OR_RETURN(auto rot, f.gguf_int("llama.rope.dimension_count"));
     c.rot_dim = rot.value_or(c.head_dim);
     UNI_ASSIGN_OR_RETURN(Tensor emb, f.tensor("token_embd.weight"));
@@ -88,7 +76,7 @@ Result<LlamaConfig> parse_hf(const ModelFiles& f) {
     UNI_ASSIGN_OR_RETURN(c.head_dim, h.get_int_or("head_dim", c.d_model / c.n_heads));
     c.rot_dim = c.head_dim;
     UNI_ASSIGN_OR_RETURN(double eps, h.get_double_or("rms_norm_eps", 1e-6));
-    c.eps = static_cast<float>(eps);
+    c.rms_eps = static_cast<float>(eps);
     UNI_ASSIGN_OR_RETURN(c.context, h.get_int_or("max_position_embeddings", 0));
     auto bos = h.get_int_list("bos_token_id");  // absent, null or a list: no single BOS
     c.bos = bos.ok() && bos->size() == 1 ? static_cast<int32_t>((*bos)[0]) : -1;
@@ -198,7 +186,7 @@ Status Llama::load(std::shared_ptr<ModelFiles> files) {
     info_.context_length = c.context;
     info_.bos_token = c.bos;
     info_.hyper = {
-        {"rms_norm_eps", fmt::format("{}", c.eps)},
+        {"rms_norm_eps", fmt::format("{}", c.rms_eps)},
         {"rope",
          fmt::format("{} base {}{}", gguf ? "normal (GGUF q/k permuted)" : "neox", c.rope_base,
                      c.rope_factor > 0 ? fmt::format(", llama3 scaling ×{}", c.rope_factor) : "")},
@@ -209,9 +197,9 @@ Status Llama::load(std::shared_ptr<ModelFiles> files) {
 // Mirrors LlamaDecoderLayer.forward.
 Tensor Llama::layer(ExecContext& ctx, const Layer& w, int l, Tensor x /* [T, D] */,
                     const blocks::BatchPlan& plan) {
-    Tensor h = ops::rms_norm(ctx, x, w.attn_norm, cfg_.eps);                            // [T, D]
+    Tensor h = ops::rms_norm(ctx, x, w.attn_norm, cfg_.rms_eps);                        // [T, D]
     x = ops::add(ctx, x, blocks::self_attention(ctx, h, w.attn, attn_cfg_, l, plan));   // [T, D]
-    h = ops::rms_norm(ctx, x, w.ffn_norm, cfg_.eps);                                    // [T, D]
+    h = ops::rms_norm(ctx, x, w.ffn_norm, cfg_.rms_eps);                                // [T, D]
     x = ops::add(ctx, x, blocks::gated_mlp(ctx, h, w.mlp, blocks::Activation::kSilu));  // [T, D]
     ctx.name(fmt::format("layer.{}.out", l), x);
     return x;
@@ -223,9 +211,9 @@ Result<Tensor> Llama::forward(ExecContext& ctx, std::span<const SequenceChunk> b
     UNI_ASSIGN_OR_RETURN(blocks::BatchPlan plan, blocks::plan_batch(batch));
     Tensor x = ops::embedding(ctx, embed_, plan.tokens, 1.0f);  // [T, D]
     for (int l = 0; l < cfg_.n_layers; ++l) x = layer(ctx, layers_[l], l, x, plan);
-    x = ops::gather_rows(ctx, x, plan.logit_rows);      // [R, D]
-    x = ops::rms_norm(ctx, x, output_norm_, cfg_.eps);  // [R, D]
-    Tensor logits = ops::linear(ctx, x, output_);       // [R, V]
+    x = ops::gather_rows(ctx, x, plan.logit_rows);          // [R, D]
+    x = ops::rms_norm(ctx, x, output_norm_, cfg_.rms_eps);  // [R, D]
+    Tensor logits = ops::linear(ctx, x, output_);           // [R, V]
     if (ctx.failed()) return ctx.status();
     return logits;
 }
@@ -245,8 +233,7 @@ Tensor permute_for_interleaved_rope(const Tensor& w, int64_t n_heads) {
 Status export_llama(const ModelFiles& f, io::GgufWriter& w) {
     if (f.is_gguf()) return invalid_argument("the input is already GGUF");
     UNI_ASSIGN_OR_RETURN(LlamaConfig c, parse_hf(f));
-    write_decoder_keys(w, {"llama", c.d_model, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim,
-                           c.d_ff, c.context, c.eps, c.rope_base, c.bos});
+    write_decoder_keys(w, c);
     w.set_u32("llama.rope.dimension_count", static_cast<uint32_t>(c.rot_dim));
     if (c.rope_factor > 0) {
         const auto plain = blocks::rope_frequencies(c.rope_base, static_cast<int>(c.rot_dim));

@@ -7,10 +7,10 @@
 //
 // Supported: literals (UTF-8), '.', classes [...] and [^...] with ranges, \s \S \d \D \w \W,
 // \p{L} \p{N} \p{P} \p{S} \p{M} \p{Z} \p{C} (\p{Lu} etc. count as \p{L}, as in llama.cpp),
-// \P{..}, escapes \r \n \t \f \v \uHHHH (four hex digits), groups (...) (?:...) (?i:...) (ASCII case folding),
-// lookaheads (?=...) (?!...), anchors ^ $ \b \B, quantifiers ? * + {n} {n,} {n,m} and their lazy
-// forms. Anything else is refused with an `unsupported` Status at compile time, as is a pattern
-// that can match the empty string or a loop whose body can.
+// \P{..}, escapes \r \n \t \f \v \uHHHH (four hex digits), groups (...) (?:...) (?i:...)
+// (ASCII case folding), lookaheads (?=...) (?!...), anchors ^ $ \b \B, quantifiers ? * + {n} {n,}
+// {n,m} and their lazy forms. Anything else is refused with an `unsupported` Status at compile
+// time, as is a pattern that can match the empty string or a loop whose body can.
 #pragma once
 
 #include <cstddef>
