@@ -3,7 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstring>
+
+#include "exec/graph_ops.h"
 
 namespace unicorn {
 namespace {
@@ -36,14 +37,8 @@ Result<Tensor> Session::prefill(std::span<const int32_t> tokens, bool all_logits
         if (all_logits || e == tokens.size()) parts.push_back(std::move(logits));
     }
     if (parts.size() == 1) return parts[0];
-    const int64_t vocab = parts[0].cols();
-    int64_t rows = 0;
-    for (const Tensor& p : parts) rows += p.rows();
-    Tensor out = Tensor::empty(DType::kF32, Shape{rows, vocab});
-    int64_t r = 0;
-    for (const Tensor& p : parts)
-        for (int64_t i = 0; i < p.rows(); ++i)
-            std::memcpy(out.row<float>(r++), p.row<float>(i), out.row_bytes());
+    Tensor out = ops::concat_rows(ctx_, parts);  // [n, vocab]
+    if (ctx_.failed()) return ctx_.status();
     return out;
 }
 

@@ -17,18 +17,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/cache_dir.h"
 #include "fixture.h"
 
 namespace unicorn {
 namespace {
-
-std::string model_path(const std::string& file) {
-    const char* cache = std::getenv("UNICORN_CACHE");
-    const char* home = std::getenv("HOME");
-    const std::string root =
-        cache != nullptr ? cache : std::string(home != nullptr ? home : ".") + "/.cache/unicorn";
-    return root + "/models/" + file;
-}
 
 nlohmann::json load_ref(const std::string& name) {
     std::ifstream in(std::string(UNICORN_TEST_DATA) + "/real/" + name);
@@ -58,7 +51,7 @@ class RealModelTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(RealModelTest, GreedyContinuationsEqualLlamaCpp) {
     const nlohmann::json ref = load_ref("greedy_" + GetParam() + ".json");
-    const std::string path = model_path(ref["model"]["file"]);
+    const std::string path = cached_model_path(ref["model"]["file"]);
     if (!std::filesystem::exists(path))
         GTEST_SKIP() << path << " not fetched (run scripts/fetch-models)";
     testing::Runner r(path);
@@ -91,7 +84,7 @@ TEST_P(RealModelTest, GreedyContinuationsEqualLlamaCpp) {
 
 TEST_P(RealModelTest, Top1AgreesWithLlamaCppOver512Tokens) {
     const nlohmann::json ref = load_ref("top1_" + GetParam() + ".json");
-    const std::string path = model_path(ref["model"]["file"]);
+    const std::string path = cached_model_path(ref["model"]["file"]);
     if (!std::filesystem::exists(path))
         GTEST_SKIP() << path << " not fetched (run scripts/fetch-models)";
     testing::Runner r(path);

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <regex>
 
+#include "core/cache_dir.h"
 #include "io/gguf.h"
 #include "io/npy.h"
 #include "test_util.h"
@@ -142,13 +143,7 @@ TEST(Cli, MissingTensorsAndWrongShapesNameTheTensor) {
 namespace unicorn {
 namespace {
 
-std::string real_model(const char* file) {
-    const char* cache = std::getenv("UNICORN_CACHE");
-    const char* home = std::getenv("HOME");
-    return (cache != nullptr ? std::string(cache)
-                             : std::string(home != nullptr ? home : ".") + "/.cache/unicorn") +
-           "/models/" + file;
-}
+std::string real_model(const char* file) { return cached_model_path(file); }
 
 TEST(CliRun, BadRequestsGiveOneClearLine) {
     expect_clean_error(run("run -m /nonexistent.gguf -p hello"), "does not exist");

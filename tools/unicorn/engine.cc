@@ -6,18 +6,13 @@
 #include <filesystem>
 
 #include "backend/registry.h"
+#include "core/cache_dir.h"
 #include "io/gguf.h"
 #include "models/registry.h"
 
 namespace unicorn::cli {
 
-std::string default_model_path() {
-    const char* cache = std::getenv("UNICORN_CACHE");
-    const char* home = std::getenv("HOME");
-    const std::string root =
-        cache != nullptr ? cache : std::string(home != nullptr ? home : ".") + "/.cache/unicorn";
-    return root + "/models/gemma-3-270m-Q4_K_M.gguf";
-}
+std::string default_model_path() { return cached_model_path("gemma-3-270m-Q4_K_M.gguf"); }
 
 Result<std::unique_ptr<Engine>> Engine::open(const std::string& path_in, int threads,
                                              const std::string& device) {
