@@ -19,8 +19,11 @@ void attention(ThreadPool& pool, const Tensor& q, std::span<const int32_t> q_pos
     const int64_t dh = p.head_dim;
     const int64_t tasks = q.rows() * p.n_heads;
     pool.parallel_for(tasks, 1, [&](int64_t b, int64_t e) {
-        std::vector<float> score(static_cast<size_t>(s_len));
-        std::vector<int32_t> idx(static_cast<size_t>(s_len));
+        // Per-thread scratch kept across calls: a decode step runs attention once per layer.
+        thread_local std::vector<float> score;
+        thread_local std::vector<int32_t> idx;
+        score.resize(static_cast<size_t>(s_len));
+        idx.resize(static_cast<size_t>(s_len));
         for (int64_t task = b; task < e; ++task) {
             const int64_t t = task / p.n_heads;
             const int h = static_cast<int>(task % p.n_heads);
