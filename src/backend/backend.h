@@ -34,6 +34,15 @@ class Backend {
     virtual Status silu_mul(const Tensor& g, const Tensor& u, const Tensor& out) = 0;
     virtual Status add(const Tensor& a, const Tensor& b, const Tensor& out) = 0;
     virtual Status softcap(const Tensor& x, float cap, const Tensor& out) = 0;
+    virtual Status mul(const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+    virtual Status scale(const Tensor& x, float s, const Tensor& out) = 0;
+    virtual Status gaussian_topk(const Tensor& x, float z, const Tensor& out) = 0;
+    virtual Status match_magnitude(const Tensor& x, const Tensor& target, float floor,
+                                   const Tensor& out) = 0;
+    virtual Status altup_predict(const Tensor& streams, const Tensor& coefs, int n_streams,
+                                 const Tensor& out) = 0;
+    virtual Status altup_correct(const Tensor& pred, const Tensor& actual, const Tensor& coefs,
+                                 int n_streams, const Tensor& out) = 0;
 };
 
 }  // namespace unicorn

@@ -78,11 +78,13 @@ Tensor Tensor::slice_rows(int64_t begin, int64_t end) const {
 }
 
 Tensor Tensor::slice_cols(int64_t begin, int64_t end) const {
-    UNI_CHECK(!dtype_is_quantized(dtype_));
+    const int64_t block = dtype_traits(dtype_).block_size;
     UNI_CHECK(begin >= 0 && begin <= end && end <= cols());
+    UNI_CHECK_MSG(begin % block == 0 && end % block == 0,
+                  "column slice [{}, {}) of {} cuts through a block", begin, end, describe());
     Tensor t = *this;
     t.shape_ = Shape{rows(), end - begin};
-    t.data_ = static_cast<std::byte*>(data_) + begin * dtype_traits(dtype_).block_bytes;
+    t.data_ = static_cast<std::byte*>(data_) + begin / block * dtype_traits(dtype_).block_bytes;
     return t;
 }
 

@@ -56,7 +56,8 @@ class Tensor {
     Tensor reshape(Shape shape) const;
     // Rows [begin, end) of the [rows, cols] view; shape becomes [end-begin, cols].
     Tensor slice_rows(int64_t begin, int64_t end) const;
-    // Columns [begin, end) of the [rows, cols] view (plain types only): a strided view.
+    // Columns [begin, end): a strided view; for block-quantized types both ends must fall on
+    // block boundaries (whole blocks per row, e.g. a MatFormer slice of an FFN down weight).
     Tensor slice_cols(int64_t begin, int64_t end) const;
 
     const std::shared_ptr<void>& owner() const { return owner_; }

@@ -108,6 +108,77 @@ Tensor softcap(ExecContext& ctx, const Tensor& x, float cap) {
     return out;
 }
 
+Tensor mul(ExecContext& ctx, const Tensor& a, const Tensor& b) {
+    Tensor out = f32(a.rows(), a.cols());
+    Status s = validate_mul(a, b, out);
+    if (!s.ok()) {
+        ctx.fail(s);
+        return out;
+    }
+    ctx.run(OpKind::kMul, DType::kF32, [&](Backend& be) { return be.mul(a, b, out); });
+    return out;
+}
+
+Tensor scale(ExecContext& ctx, const Tensor& x, float s) {
+    Tensor out = f32(x.rows(), x.cols());
+    Status st = validate_scale(x, s, out);
+    if (!st.ok()) {
+        ctx.fail(st);
+        return out;
+    }
+    ctx.run(OpKind::kScale, DType::kF32, [&](Backend& b) { return b.scale(x, s, out); });
+    return out;
+}
+
+Tensor gaussian_topk(ExecContext& ctx, const Tensor& x, float z) {
+    Tensor out = f32(x.rows(), x.cols());
+    Status s = validate_gaussian_topk(x, z, out);
+    if (!s.ok()) {
+        ctx.fail(s);
+        return out;
+    }
+    ctx.run(OpKind::kGaussianTopk, DType::kF32,
+            [&](Backend& b) { return b.gaussian_topk(x, z, out); });
+    return out;
+}
+
+Tensor match_magnitude(ExecContext& ctx, const Tensor& x, const Tensor& target, float floor) {
+    Tensor out = f32(x.rows(), x.cols());
+    Status s = validate_match_magnitude(x, target, floor, out);
+    if (!s.ok()) {
+        ctx.fail(s);
+        return out;
+    }
+    ctx.run(OpKind::kMatchMagnitude, DType::kF32,
+            [&](Backend& b) { return b.match_magnitude(x, target, floor, out); });
+    return out;
+}
+
+Tensor altup_predict(ExecContext& ctx, const Tensor& streams, const Tensor& coefs, int n_streams) {
+    Tensor out = f32(streams.rows(), streams.cols());
+    Status s = validate_altup_predict(streams, coefs, n_streams, out);
+    if (!s.ok()) {
+        ctx.fail(s);
+        return out;
+    }
+    ctx.run(OpKind::kAltupPredict, DType::kF32,
+            [&](Backend& b) { return b.altup_predict(streams, coefs, n_streams, out); });
+    return out;
+}
+
+Tensor altup_correct(ExecContext& ctx, const Tensor& pred, const Tensor& actual,
+                     const Tensor& coefs, int n_streams) {
+    Tensor out = f32(pred.rows(), pred.cols());
+    Status s = validate_altup_correct(pred, actual, coefs, n_streams, out);
+    if (!s.ok()) {
+        ctx.fail(s);
+        return out;
+    }
+    ctx.run(OpKind::kAltupCorrect, DType::kF32,
+            [&](Backend& b) { return b.altup_correct(pred, actual, coefs, n_streams, out); });
+    return out;
+}
+
 Tensor gather_rows(ExecContext& ctx, const Tensor& x, std::span<const int64_t> rows) {
     Tensor out = f32(static_cast<int64_t>(rows.size()), x.cols());
     if (ctx.failed()) return out;

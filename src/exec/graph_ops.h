@@ -27,6 +27,23 @@ Tensor gelu_tanh_mul(ExecContext& ctx, const Tensor& g, const Tensor& u);
 Tensor silu_mul(ExecContext& ctx, const Tensor& g, const Tensor& u);
 Tensor add(ExecContext& ctx, const Tensor& a, const Tensor& b);
 Tensor softcap(ExecContext& ctx, const Tensor& x, float cap);
+// a ⊙ b; b is [T, N] like a, or one row [1, N] broadcast over a's rows.
+Tensor mul(ExecContext& ctx, const Tensor& a, const Tensor& b);
+// x · s.
+Tensor scale(ExecContext& ctx, const Tensor& x, float s);
+// Gemma 3n activation sparsity per row of x [T, F]: max(0, x − (mean + z·std)), std the
+// population standard deviation of the row (transformers Gemma3nTextMLP._gaussian_topk).
+Tensor gaussian_topk(ExecContext& ctx, const Tensor& x, float z);
+// Per row: x · sqrt(mean(target²)) / sqrt(max(mean(x²), floor)) — AltUp's stream rescale to the
+// magnitude of the active stream (transformers Gemma3nTextModel, floor 1e-5). x, target [T, D].
+Tensor match_magnitude(ExecContext& ctx, const Tensor& x, const Tensor& target, float floor);
+// AltUp predict. streams [A·T, D] (stream i = rows i·T … i·T+T−1), coefs [T, A·A]:
+// out[i][t] = X[i][t] + Σ_j coefs[t][i·A + j] · X[j][t].
+Tensor altup_predict(ExecContext& ctx, const Tensor& streams, const Tensor& coefs, int n_streams);
+// AltUp correct. pred [A·T, D], actual [T, D], coefs [T, A]:
+// out[i][t] = pred[i][t] + (coefs[t][i] + 1) · (actual[t] − pred[0][t]).
+Tensor altup_correct(ExecContext& ctx, const Tensor& pred, const Tensor& actual,
+                     const Tensor& coefs, int n_streams);
 
 // Host-side row gather (logit row selection): out[i] = x[rows[i]].
 Tensor gather_rows(ExecContext& ctx, const Tensor& x, std::span<const int64_t> rows);

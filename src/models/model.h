@@ -16,9 +16,12 @@
 namespace unicorn {
 
 // One layer's KV needs: row width (kv_heads·head_dim) and window (0 = every position).
+// A layer with `source` >= 0 stores nothing and reads layer `source`'s cache (Gemma 3n's
+// KV-shared layers); its width and window equal the source's.
 struct KvLayerSpec {
     int64_t width = 0;
     int32_t window = 0;
+    int32_t source = -1;
 };
 
 struct ModelInfo {
@@ -31,6 +34,9 @@ struct ModelInfo {
     int32_t bos_token = -1;
     int64_t n_params = 0;
     size_t weight_bytes = 0;                                 // bytes of every tensor the model uses
+    // Of weight_bytes, the tables that stay in host memory and are only gathered per token
+    // (Gemma 3n's per-layer embeddings); `info` reports the split.
+    size_t host_gathered_bytes = 0;
     std::map<std::string, int64_t> tensor_types;             // dtype name → tensor count
     std::vector<std::pair<std::string, std::string>> hyper;  // extra "key: value" lines for `info`
 };

@@ -9,10 +9,12 @@ namespace unicorn {
 
 extern const ArchitectureEntry kLlamaArchitecture;
 extern const ArchitectureEntry kGemma3Architecture;
+extern const ArchitectureEntry kGemma3nArchitecture;
 
 namespace {
 
-const ArchitectureEntry* const kArchitectures[] = {&kLlamaArchitecture, &kGemma3Architecture};
+const ArchitectureEntry* const kArchitectures[] = {&kLlamaArchitecture, &kGemma3Architecture,
+                                                   &kGemma3nArchitecture};
 
 Result<const ArchitectureEntry*> find_entry(const ModelFiles& f) {
     for (const ArchitectureEntry* e : kArchitectures) {
@@ -31,10 +33,13 @@ Result<const ArchitectureEntry*> find_entry(const ModelFiles& f) {
 
 }  // namespace
 
-Result<std::unique_ptr<Model>> load_model(const std::string& path) {
+Result<std::unique_ptr<Model>> load_model(const std::string& path, const LoadOptions& options) {
     UNI_ASSIGN_OR_RETURN(std::shared_ptr<ModelFiles> files, ModelFiles::open(path));
     UNI_ASSIGN_OR_RETURN(const ArchitectureEntry* e, find_entry(*files));
-    auto m = e->load(files);
+    if (options.matformer && std::string(e->gguf_name) != "gemma3n")
+        return invalid_argument(fmt::format(
+            "{}: MatFormer slicing needs a Gemma 3n model; this one is '{}'", path, e->gguf_name));
+    auto m = e->load(files, options);
     if (!m.ok()) return m.status().with_context(path);
     return m;
 }

@@ -22,6 +22,18 @@ const char* op_name(OpKind op) {
             return "add";
         case OpKind::kSoftcap:
             return "softcap";
+        case OpKind::kMul:
+            return "mul";
+        case OpKind::kScale:
+            return "scale";
+        case OpKind::kGaussianTopk:
+            return "gaussian_topk";
+        case OpKind::kMatchMagnitude:
+            return "match_magnitude";
+        case OpKind::kAltupPredict:
+            return "altup_predict";
+        case OpKind::kAltupCorrect:
+            return "altup_correct";
         case OpKind::kCount:
             break;
     }

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/check.h"
+
 namespace unicorn {
 
 KvCache::KvCache(const std::vector<KvLayerSpec>& layout, int32_t max_positions, int32_t max_chunk)
@@ -12,6 +14,14 @@ KvCache::KvCache(const std::vector<KvLayerSpec>& layout, int32_t max_positions, 
     for (const KvLayerSpec& s : layout) {
         Layer l;
         l.width = s.width;
+        if (s.source >= 0) {
+            UNI_CHECK(s.source < static_cast<int32_t>(layers_.size()) &&
+                      layers_[s.source].source < 0 && layers_[s.source].width == s.width);
+            l.source = s.source;
+            layers_.push_back(std::move(l));
+            continue;
+        }
+        last_owner_ = static_cast<int>(layers_.size());
         l.capacity = max_positions;
         if (s.window > 0 && s.window - 1 + max_chunk < max_positions) {
             l.capacity = s.window - 1 + max_chunk;
@@ -29,6 +39,9 @@ Result<KvLayerView> KvCache::append(int layer, const Tensor& k, const Tensor& v,
     if (layer < 0 || layer >= static_cast<int>(layers_.size()))
         return internal_error(fmt::format("KV cache has no layer {}", layer));
     Layer& l = layers_[layer];
+    if (l.source >= 0)
+        return internal_error(
+            fmt::format("KV layer {} shares layer {}'s cache and cannot append", layer, l.source));
     const int64_t t = k.rows();
     if (k.cols() != l.width || v.cols() != l.width || v.rows() != t ||
         static_cast<int64_t>(positions.size()) != t)
@@ -52,12 +65,13 @@ Result<KvLayerView> KvCache::append(int layer, const Tensor& k, const Tensor& v,
         l.filled = std::max(l.filled, slot + 1);
         l.next_pos = pos + 1;
     }
-    // The sequence length advances with the last layer; layers run in order.
-    if (layer == static_cast<int>(layers_.size()) - 1) length_ = l.next_pos;
+    // The sequence length advances with the last layer that stores; layers run in order.
+    if (layer == last_owner_) length_ = l.next_pos;
     return view(layer);
 }
 
 KvLayerView KvCache::view(int layer) {
+    if (layers_[layer].source >= 0) layer = layers_[layer].source;
     Layer& l = layers_[layer];
     return {l.k.slice_rows(0, l.filled), l.v.slice_rows(0, l.filled),
             std::span<const int32_t>(l.positions.data(), static_cast<size_t>(l.filled))};
@@ -65,12 +79,14 @@ KvLayerView KvCache::view(int layer) {
 
 size_t KvCache::bytes() const {
     size_t b = 0;
-    for (const Layer& l : layers_) b += 2 * l.k.nbytes();
+    for (const Layer& l : layers_)
+        if (l.source < 0) b += 2 * l.k.nbytes();
     return b;
 }
 
 void KvCache::clear() {
     for (Layer& l : layers_) {
+        if (l.source >= 0) continue;
         l.filled = 0;
         l.next_pos = 0;
         std::fill(l.positions.begin(), l.positions.end(), -1);

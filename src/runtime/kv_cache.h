@@ -1,6 +1,7 @@
 // One sequence's KV cache. Global layers keep every position; sliding layers keep a ring of
 // window-1+max_chunk rows — the most a chunk of max_chunk queries can see — so their memory is
-// bounded by the window, not the context. Rows are F32 [width] (kv_heads·head_dim).
+// bounded by the window, not the context. Layers whose spec names a source layer (KV sharing)
+// allocate nothing and read the source's rows. Rows are F32 [width] (kv_heads·head_dim).
 #pragma once
 
 #include <cstdint>
@@ -34,8 +35,10 @@ class KvCache final : public KvSequence {
         std::vector<int32_t> positions;
         int32_t filled = 0;    // rows holding data
         int32_t next_pos = 0;  // positions appended so far
+        int32_t source = -1;   // >= 0: shares that layer's storage
     };
     std::vector<Layer> layers_;
+    int last_owner_ = -1;  // the last layer with its own storage: it advances length_
     int32_t max_positions_;
     int32_t max_chunk_;
     int32_t length_ = 0;

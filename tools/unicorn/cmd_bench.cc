@@ -13,6 +13,7 @@
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
 #include "exec/exec_context.h"
+#include "model_flags.h"
 #include "models/registry.h"
 #include "runtime/session.h"
 
@@ -21,6 +22,7 @@ namespace {
 
 struct BenchOptions {
     std::string model;
+    ModelFlags model_flags;
     std::vector<int> prompt = {512};
     std::vector<int> gen = {128};
     int reps = 5;
@@ -81,7 +83,9 @@ Result<double> run_once(Model& model, ExecContext& ctx, int n_prompt, int n_gen,
 
 int run(const BenchOptions& o) {
     if (o.reps < 1) return fail("-r must be >= 1");
-    auto model = load_model(o.model);
+    auto load = load_options(o.model_flags);
+    if (!load.ok()) return fail(load.status().message());
+    auto model = load_model(o.model, *load);
     if (!model.ok()) return fail(model.status().to_string());
     ThreadPool pool(o.threads);
     auto backend = create_backend(o.device, pool);
@@ -144,6 +148,7 @@ Runner add_bench(CLI::App& app) {
     auto o = std::make_shared<BenchOptions>();
     app.add_option("-m,--model", o->model, "Model: a .gguf file or a Hugging Face directory")
         ->required();
+    add_model_flags(app, o->model_flags);
     app.add_option("-p,--n-prompt", o->prompt, "Prompt lengths to test (pp N); 0 skips")
         ->delimiter(',');
     app.add_option("-n,--n-gen", o->gen, "Generation lengths to test (tg N); 0 skips")

@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "engine.h"
+#include "model_flags.h"
 #include "runtime/generator.h"
 #include "sampling_flags.h"
 #include "text/detokenizer.h"
@@ -18,6 +19,7 @@ namespace {
 
 struct ChatOptions {
     std::string model;
+    ModelFlags model_flags;
     std::string system;
     std::string chat_format;
     int n_predict = 1024;
@@ -33,7 +35,9 @@ int run(ChatOptions o) {
     o.sampling.seed = resolve_seed(o.seed);
     Status valid = validate(o.sampling);
     if (!valid.ok()) return fail(valid.message());
-    auto e = Engine::open(o.model, o.threads, o.device);
+    auto load = load_options(o.model_flags);
+    if (!load.ok()) return fail(load.status().message());
+    auto e = Engine::open(o.model, o.threads, o.device, *load);
     if (!e.ok()) return fail(e.status().to_string());
     const text::Tokenizer& tok = *(*e)->tokenizer;
     const std::string bos_text(tok.bos() >= 0 ? tok.token_text(tok.bos()) : "");
@@ -120,6 +124,7 @@ Runner add_chat(CLI::App& app) {
     auto o = std::make_shared<ChatOptions>();
     app.add_option("-m,--model", o->model,
                    "Model: .gguf file or HF directory (default: Gemma 3 270M from the cache)");
+    add_model_flags(app, o->model_flags);
     app.add_option("--system", o->system, "System prompt");
     app.add_option("--chat-format", o->chat_format,
                    "Override the template family: gemma or chatml");

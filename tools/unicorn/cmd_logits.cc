@@ -13,6 +13,7 @@
 #include "core/thread_pool.h"
 #include "exec/exec_context.h"
 #include "io/npy.h"
+#include "model_flags.h"
 #include "models/registry.h"
 #include "runtime/session.h"
 
@@ -21,6 +22,7 @@ namespace {
 
 struct LogitsOptions {
     std::string model;
+    ModelFlags model_flags;
     std::string tokens;
     std::string output;
     int greedy = 0;
@@ -52,7 +54,9 @@ int run(const LogitsOptions& o) {
     auto ids = parse_tokens(o.tokens);
     if (!ids.ok()) return fail(ids.status().message());
     if (o.greedy < 0) return fail("--greedy must be >= 0");
-    auto model = load_model(o.model);
+    auto load = load_options(o.model_flags);
+    if (!load.ok()) return fail(load.status().message());
+    auto model = load_model(o.model, *load);
     if (!model.ok()) return fail(model.status().to_string());
     ThreadPool pool(o.threads);
     auto backend = create_backend(o.device, pool);
@@ -88,6 +92,7 @@ Runner add_logits(CLI::App& app) {
     auto o = std::make_shared<LogitsOptions>();
     app.add_option("-m,--model", o->model, "Model: a .gguf file or a Hugging Face directory")
         ->required();
+    add_model_flags(app, o->model_flags);
     app.add_option("--tokens", o->tokens,
                    "Comma-separated token ids, e.g. 2,17,42 (include BOS yourself)")
         ->required();

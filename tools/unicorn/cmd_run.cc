@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "engine.h"
+#include "model_flags.h"
 #include "runtime/generator.h"
 #include "sampling_flags.h"
 #include "text/detokenizer.h"
@@ -17,6 +18,7 @@ namespace {
 
 struct RunOptions {
     std::string model;
+    ModelFlags model_flags;
     std::string prompt;
     std::string prompt_file;
     int n_predict = 256;
@@ -47,7 +49,9 @@ int run(RunOptions o) {
     Status valid = validate(o.sampling);
     if (!valid.ok()) return fail(valid.message());
 
-    auto e = Engine::open(o.model, o.threads, o.device);
+    auto load = load_options(o.model_flags);
+    if (!load.ok()) return fail(load.status().message());
+    auto e = Engine::open(o.model, o.threads, o.device, *load);
     if (!e.ok()) return fail(e.status().to_string());
     const text::Tokenizer& tok = *(*e)->tokenizer;
 
@@ -121,6 +125,7 @@ Runner add_run(CLI::App& app) {
     auto o = std::make_shared<RunOptions>();
     app.add_option("-m,--model", o->model,
                    "Model: .gguf file or HF directory (default: Gemma 3 270M from the cache)");
+    add_model_flags(app, o->model_flags);
     app.add_option("-p,--prompt", o->prompt, "Prompt text");
     app.add_option("-f,--file", o->prompt_file, "Read the prompt from a file");
     app.add_option("-n,--n-predict", o->n_predict, "Tokens to generate at most")

@@ -15,7 +15,7 @@ namespace unicorn::cli {
 std::string default_model_path() { return cached_model_path("gemma-3-270m-Q4_K_M.gguf"); }
 
 Result<std::unique_ptr<Engine>> Engine::open(const std::string& path_in, int threads,
-                                             const std::string& device) {
+                                             const std::string& device, const LoadOptions& load) {
     std::string path = path_in;
     if (path.empty()) {
         path = default_model_path();
@@ -26,7 +26,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path_in, int thr
                             path));
     }
     auto e = std::make_unique<Engine>();
-    UNI_ASSIGN_OR_RETURN(e->model, load_model(path));
+    UNI_ASSIGN_OR_RETURN(e->model, load_model(path, load));
     if (std::filesystem::is_directory(path)) {
         UNI_ASSIGN_OR_RETURN(e->tokenizer, text::Tokenizer::from_hf_json(path + "/tokenizer.json"));
     } else {

@@ -9,6 +9,7 @@
 #include "core/thread_pool.h"
 #include "exec/exec_context.h"
 #include "models/model.h"
+#include "models/registry.h"
 #include "text/chat_format.h"
 #include "text/tokenizer.h"
 
@@ -27,7 +28,8 @@ struct Engine {
 
     // path "" → default model. Errors name the file and what is wrong with it.
     static Result<std::unique_ptr<Engine>> open(const std::string& path, int threads,
-                                                const std::string& device);
+                                                const std::string& device,
+                                                const LoadOptions& load = {});
 };
 
 }  // namespace unicorn::cli

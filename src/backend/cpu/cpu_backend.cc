@@ -67,4 +67,37 @@ Status CpuBackend::softcap(const Tensor& x, float cap, const Tensor& out) {
     return ok_status();
 }
 
+Status CpuBackend::mul(const Tensor& a, const Tensor& b, const Tensor& out) {
+    cpu::mul(pool_, a, b, out);
+    return ok_status();
+}
+
+Status CpuBackend::scale(const Tensor& x, float s, const Tensor& out) {
+    cpu::scale(pool_, x, s, out);
+    return ok_status();
+}
+
+Status CpuBackend::gaussian_topk(const Tensor& x, float z, const Tensor& out) {
+    cpu::gaussian_topk(pool_, x, z, out);
+    return ok_status();
+}
+
+Status CpuBackend::match_magnitude(const Tensor& x, const Tensor& target, float floor,
+                                   const Tensor& out) {
+    cpu::match_magnitude(pool_, x, target, floor, out);
+    return ok_status();
+}
+
+Status CpuBackend::altup_predict(const Tensor& streams, const Tensor& coefs, int n_streams,
+                                 const Tensor& out) {
+    cpu::altup_predict(pool_, streams, coefs, n_streams, out);
+    return ok_status();
+}
+
+Status CpuBackend::altup_correct(const Tensor& pred, const Tensor& actual, const Tensor& coefs,
+                                 int n_streams, const Tensor& out) {
+    cpu::altup_correct(pool_, pred, actual, coefs, n_streams, out);
+    return ok_status();
+}
+
 }  // namespace unicorn

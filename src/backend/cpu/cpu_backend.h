@@ -27,6 +27,15 @@ class CpuBackend final : public Backend {
     Status silu_mul(const Tensor& g, const Tensor& u, const Tensor& out) override;
     Status add(const Tensor& a, const Tensor& b, const Tensor& out) override;
     Status softcap(const Tensor& x, float cap, const Tensor& out) override;
+    Status mul(const Tensor& a, const Tensor& b, const Tensor& out) override;
+    Status scale(const Tensor& x, float s, const Tensor& out) override;
+    Status gaussian_topk(const Tensor& x, float z, const Tensor& out) override;
+    Status match_magnitude(const Tensor& x, const Tensor& target, float floor,
+                           const Tensor& out) override;
+    Status altup_predict(const Tensor& streams, const Tensor& coefs, int n_streams,
+                         const Tensor& out) override;
+    Status altup_correct(const Tensor& pred, const Tensor& actual, const Tensor& coefs,
+                         int n_streams, const Tensor& out) override;
 
     ThreadPool& pool() { return pool_; }
 

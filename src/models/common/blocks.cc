@@ -32,20 +32,25 @@ Result<BatchPlan> plan_batch(std::span<const SequenceChunk> chunks) {
 
 Tensor self_attention(ExecContext& ctx, const Tensor& h, const AttentionWeights& w,
                       const AttentionConfig& c, int layer, const BatchPlan& plan) {
-    Tensor q = ops::linear(ctx, h, w.q);  // [T, H·Dh]
-    Tensor k = ops::linear(ctx, h, w.k);  // [T, Hkv·Dh]
-    Tensor v = ops::linear(ctx, h, w.v);  // [T, Hkv·Dh]
-    if (w.q_norm.defined() && w.q_norm.numel() > 0) {
-        q = ops::rms_norm_heads(ctx, q, w.q_norm, c.head_dim, c.qk_norm_eps);
-        k = ops::rms_norm_heads(ctx, k, w.k_norm, c.head_dim, c.qk_norm_eps);
-    }
+    const bool shared = c.kv_source >= 0 && c.kv_source != layer;
+    const bool qk_norm = w.q_norm.defined() && w.q_norm.numel() > 0;
     ops::RopeParams rq = c.rope, rk = c.rope;
     rq.n_heads = c.n_heads;
     rk.n_heads = c.n_kv_heads;
+    Tensor q = ops::linear(ctx, h, w.q);  // [T, H·Dh]
+    if (qk_norm) q = ops::rms_norm_heads(ctx, q, w.q_norm, c.head_dim, c.qk_norm_eps);
     q = ops::rope(ctx, q, plan.positions, rq);
-    k = ops::rope(ctx, k, plan.positions, rk);
     ctx.name(fmt::format("layer.{}.q", layer), q);
-    ctx.name(fmt::format("layer.{}.k", layer), k);
+    Tensor k, v;
+    if (!shared) {
+        k = ops::linear(ctx, h, w.k);  // [T, Hkv·Dh]
+        v = ops::linear(ctx, h, w.v);  // [T, Hkv·Dh]
+        if (qk_norm) k = ops::rms_norm_heads(ctx, k, w.k_norm, c.head_dim, c.qk_norm_eps);
+        if (c.v_norm) v = ops::rms_norm_heads(ctx, v, Tensor(), c.head_dim, c.qk_norm_eps);
+        k = ops::rope(ctx, k, plan.positions, rk);
+        ctx.name(fmt::format("layer.{}.k", layer), k);
+        ctx.name(fmt::format("layer.{}.v", layer), v);
+    }
 
     ops::AttentionParams ap{c.n_heads, c.n_kv_heads, c.head_dim, c.scale, c.window, c.softcap};
     std::vector<Tensor> outs;
@@ -53,8 +58,10 @@ Tensor self_attention(ExecContext& ctx, const Tensor& h, const AttentionWeights&
         const int64_t b = plan.row_begin[i];
         const int64_t e = b + static_cast<int64_t>(plan.chunks[i].tokens.size());
         if (ctx.failed()) break;
-        auto kv = plan.chunks[i].kv->append(layer, k.slice_rows(b, e), v.slice_rows(b, e),
-                                            std::span(plan.positions).subspan(b, e - b));
+        KvSequence& seq = *plan.chunks[i].kv;
+        Result<KvLayerView> kv = shared ? Result<KvLayerView>(seq.view(c.kv_source))
+                                        : seq.append(layer, k.slice_rows(b, e), v.slice_rows(b, e),
+                                                     std::span(plan.positions).subspan(b, e - b));
         if (!kv.ok()) {
             ctx.fail(kv.status());
             break;
@@ -63,7 +70,8 @@ Tensor self_attention(ExecContext& ctx, const Tensor& h, const AttentionWeights&
                                       std::span(plan.positions).subspan(b, e - b), kv->k, kv->v,
                                       kv->positions, ap));  // [Ti, H·Dh]
     }
-    Tensor a = outs.size() == 1 ? outs[0] : ops::concat_rows(ctx, outs);  // [T, H·Dh]
+    if (outs.empty()) return Tensor::empty(DType::kF32, Shape{h.rows(), h.cols()});  // failed
+    Tensor a = outs.size() == 1 ? outs[0] : ops::concat_rows(ctx, outs);             // [T, H·Dh]
     ctx.name(fmt::format("layer.{}.attn", layer), a);
     return ops::linear(ctx, a, w.o);  // [T, D]
 }

@@ -32,11 +32,15 @@ struct AttentionConfig {
     int32_t window = 0;    // 0: global layer
     float softcap = 0.0f;  // attention logit soft-cap (0: none)
     float qk_norm_eps = 1e-6f;
+    bool v_norm = false;   // unscaled per-head RMSNorm on V (Gemma 3n)
+    int kv_source = -1;    // >= 0 and != layer: attend over that layer's cache, compute Q only
     ops::RopeParams rope;  // n_heads is overridden per use (Q and K differ)
 };
 
-// q/k/v projections, optional per-head Q/K norms, RoPE, KV append and attention per sequence,
-// output projection. h: [T, D] → [T, D].
+// q/k/v projections, optional per-head Q/K (and V) norms, RoPE, KV append and attention per
+// sequence, output projection. h: [T, D] → [T, D]. A KV-sharing layer (c.kv_source) projects
+// only Q and reads the source layer's cache, which already holds this batch's rows because the
+// source layer ran earlier in the same forward pass.
 Tensor self_attention(ExecContext& ctx, const Tensor& h, const AttentionWeights& w,
                       const AttentionConfig& c, int layer, const BatchPlan& plan);
 

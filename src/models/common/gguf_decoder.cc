@@ -1,5 +1,9 @@
 #include "models/common/gguf_decoder.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+
 #include "io/gguf_writer.h"
 
 namespace unicorn {
@@ -14,7 +18,13 @@ void write_decoder_keys(io::GgufWriter& w, const DecoderKeys& k) {
     w.set_u32(p + "attention.head_count_kv", u32(k.n_kv_heads));
     w.set_u32(p + "attention.key_length", u32(k.head_dim));
     w.set_u32(p + "attention.value_length", u32(k.head_dim));
-    w.set_u32(p + "feed_forward_length", u32(k.d_ff));
+    if (k.d_ff_per_layer.empty()) {
+        w.set_u32(p + "feed_forward_length", u32(k.d_ff));
+    } else {
+        std::vector<uint32_t> ff;
+        for (int64_t f : k.d_ff_per_layer) ff.push_back(u32(f));
+        w.set_array(p + "feed_forward_length", ff);
+    }
     w.set_u32(p + "context_length", u32(k.context));
     w.set_f32(p + "attention.layer_norm_rms_epsilon", k.rms_eps);
     w.set_f32(p + "rope.freq_base", static_cast<float>(k.rope_base));
@@ -27,7 +37,17 @@ Result<DecoderKeys> read_decoder_keys(const ModelFiles& f, const DecoderKeys& de
     UNI_ASSIGN_OR_RETURN(k.d_model, f.gguf_int_required(p + "embedding_length"));
     UNI_ASSIGN_OR_RETURN(k.n_layers, f.gguf_int_required(p + "block_count"));
     UNI_ASSIGN_OR_RETURN(k.n_heads, f.gguf_int_required(p + "attention.head_count"));
-    UNI_ASSIGN_OR_RETURN(k.d_ff, f.gguf_int_required(p + "feed_forward_length"));
+    UNI_ASSIGN_OR_RETURN(auto ff, f.gguf_numbers(p + "feed_forward_length"));
+    if (!ff || ff->empty())
+        return corrupt("required key '" + p + "feed_forward_length' is missing");
+    k.d_ff = 0;
+    for (double v : *ff) k.d_ff = std::max(k.d_ff, static_cast<int64_t>(v));
+    if (ff->size() > 1) {
+        if (static_cast<int64_t>(ff->size()) != k.n_layers)
+            return corrupt(fmt::format("{}feed_forward_length has {} entries for {} layers", p,
+                                       ff->size(), k.n_layers));
+        for (double v : *ff) k.d_ff_per_layer.push_back(static_cast<int64_t>(v));
+    }
     if (k.n_heads <= 0) return corrupt(p + "attention.head_count must be positive");
     UNI_ASSIGN_OR_RETURN(auto kv, f.gguf_int(p + "attention.head_count_kv"));
     k.n_kv_heads = kv.value_or(k.n_heads);

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "core/tensor.h"
@@ -23,6 +24,9 @@ struct DecoderKeys {
     float rms_eps = 1e-6f;
     double rope_base = 10000.0;
     int32_t bos = -1;  // tokenizer.ggml.bos_token_id when >= 0
+    // feed_forward_length as a per-layer array (Gemma 3n, MatFormer slices); empty when it is
+    // one number (then d_ff). When set, d_ff is its maximum.
+    std::vector<int64_t> d_ff_per_layer;
 };
 void write_decoder_keys(io::GgufWriter& w, const DecoderKeys& k);
 // Reads them; `defaults` supplies the arch name and the values of optional keys (head_dim 0:

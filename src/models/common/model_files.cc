@@ -85,6 +85,23 @@ Result<std::optional<std::vector<bool>>> ModelFiles::gguf_bool_array(const std::
     return std::optional<std::vector<bool>>(std::move(out));
 }
 
+Result<std::optional<std::vector<double>>> ModelFiles::gguf_numbers(const std::string& key) const {
+    const io::GgufValue* v = gguf_ ? gguf_->find(key) : nullptr;
+    if (v == nullptr) return std::optional<std::vector<double>>();
+    Result<std::vector<double>> r = std::vector<double>{};
+    if (v->is_array()) {
+        r = v->as_f64_array();
+    } else if (auto d = v->as_f64(); d.ok()) {
+        r = std::vector<double>{*d};
+    } else {
+        r = d.status();
+    }
+    if (!r.ok())
+        return corrupt(fmt::format("key '{}' must be a number or an array of numbers, found {}",
+                                   key, v->to_string()));
+    return std::optional<std::vector<double>>(std::move(*r));
+}
+
 bool ModelFiles::has_tensor(const std::string& name) const {
     if (gguf_) return gguf_->tensor(name) != nullptr;
     return weights_->has(name);

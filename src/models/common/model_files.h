@@ -37,6 +37,8 @@ class ModelFiles {
     Result<std::optional<std::string>> gguf_string(const std::string& key) const;
     Result<int64_t> gguf_int_required(const std::string& key) const;
     Result<std::optional<std::vector<bool>>> gguf_bool_array(const std::string& key) const;
+    // A number or an array of numbers (integers or floats, ±inf allowed), as doubles.
+    Result<std::optional<std::vector<double>>> gguf_numbers(const std::string& key) const;
 
     // config.json (text_config first, then top level).
     const io::HfConfig& hf() const { return *hf_; }

@@ -10,6 +10,7 @@
 #include "models/common/model_files.h"
 #include "models/common/naming.h"
 #include "models/model.h"
+#include "models/registry.h"
 
 namespace unicorn {
 
@@ -40,11 +41,17 @@ class WeightLoader {
     ModelInfo& info_;
 };
 
-// The ArchitectureEntry::load of a Model class with `Status load(shared_ptr<ModelFiles>)`.
+// The ArchitectureEntry::load of a Model class with `Status load(shared_ptr<ModelFiles>)` or,
+// for architectures with load options, `Status load(shared_ptr<ModelFiles>, const LoadOptions&)`.
 template <class M>
-Result<std::unique_ptr<Model>> load_architecture(std::shared_ptr<ModelFiles> files) {
+Result<std::unique_ptr<Model>> load_architecture(std::shared_ptr<ModelFiles> files,
+                                                 const LoadOptions& options) {
     auto m = std::make_unique<M>();
-    UNI_RETURN_IF_ERROR(m->load(std::move(files)));
+    if constexpr (requires { m->load(files, options); }) {
+        UNI_RETURN_IF_ERROR(m->load(std::move(files), options));
+    } else {
+        UNI_RETURN_IF_ERROR(m->load(std::move(files)));
+    }
     return std::unique_ptr<Model>(std::move(m));
 }
 

@@ -40,4 +40,20 @@ void softcap(const Tensor& x, float cap, const Tensor& out) {
     binary(x, x, out, [cap](double v, double) { return cap * std::tanh(v / cap); });
 }
 
+void mul(const Tensor& a, const Tensor& b, const Tensor& out) {
+    // b is a's shape or one row broadcast over a's rows (rank-1 [N] is one row too).
+    const bool broadcast = b.rows() != a.rows() || b.shape().rank() == 1;
+    for (int64_t r = 0; r < a.rows(); ++r) {
+        const float* pa = a.row<float>(r);
+        const float* pb = b.row<float>(broadcast ? 0 : r);
+        float* po = out.row<float>(r);
+        for (int64_t j = 0; j < a.cols(); ++j)
+            po[j] = static_cast<float>(static_cast<double>(pa[j]) * pb[j]);
+    }
+}
+
+void scale(const Tensor& x, float s, const Tensor& out) {
+    binary(x, x, out, [s](double v, double) { return v * s; });
+}
+
 }  // namespace unicorn::ops::ref

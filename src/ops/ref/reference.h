@@ -20,6 +20,13 @@ void gelu_tanh_mul(const Tensor& g, const Tensor& u, const Tensor& out);
 void silu_mul(const Tensor& g, const Tensor& u, const Tensor& out);
 void add(const Tensor& a, const Tensor& b, const Tensor& out);
 void softcap(const Tensor& x, float cap, const Tensor& out);
+void mul(const Tensor& a, const Tensor& b, const Tensor& out);
+void scale(const Tensor& x, float s, const Tensor& out);
+void gaussian_topk(const Tensor& x, float z, const Tensor& out);
+void match_magnitude(const Tensor& x, const Tensor& target, float floor, const Tensor& out);
+void altup_predict(const Tensor& streams, const Tensor& coefs, int n_streams, const Tensor& out);
+void altup_correct(const Tensor& pred, const Tensor& actual, const Tensor& coefs, int n_streams,
+                   const Tensor& out);
 
 // The standard RoPE frequency table: inv_freq[i] = base^(-2i/rot_dim), computed in double
 // and rounded once (HF computes it in fp32 from an integer arange; the difference is < 1 ulp).

@@ -1,20 +1,8 @@
+#include "backend/cpu/kernels/for_rows.h"
 #include "backend/cpu/kernels/kernels.h"
 #include "backend/cpu/kernels/vec.h"
 
 namespace unicorn::cpu {
-namespace {
-
-// Rows in parallel once there is enough work to pay for waking the pool.
-template <typename F>
-void for_rows(ThreadPool& pool, const Tensor& out, F f) {
-    const int64_t cols = out.cols();
-    const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(cols, 1));
-    pool.parallel_for(out.rows(), grain, [&](int64_t b, int64_t e) {
-        for (int64_t r = b; r < e; ++r) f(r, cols);
-    });
-}
-
-}  // namespace
 
 void gelu_tanh_mul(ThreadPool& pool, const Tensor& g, const Tensor& u, const Tensor& out) {
     const VecOps& v = vec_ops();
@@ -41,6 +29,23 @@ void softcap(ThreadPool& pool, const Tensor& x, float cap, const Tensor& out) {
     const VecOps& v = vec_ops();
     for_rows(pool, out,
              [&](int64_t r, int64_t n) { v.softcap(x.row<float>(r), cap, out.row<float>(r), n); });
+}
+
+void mul(ThreadPool& pool, const Tensor& a, const Tensor& b, const Tensor& out) {
+    const VecOps& v = vec_ops();
+    // b is a's shape or one row broadcast over a's rows (rank-1 [N] is one row too).
+    const bool broadcast = b.rows() != a.rows() || b.shape().rank() == 1;
+    for_rows(pool, out, [&](int64_t r, int64_t n) {
+        // x·1·w is exactly x·w.
+        v.scale_mul(a.row<float>(r), 1.0f, b.row<float>(broadcast ? 0 : r), out.row<float>(r), n);
+    });
+}
+
+void scale(ThreadPool& pool, const Tensor& x, float s, const Tensor& out) {
+    const VecOps& v = vec_ops();
+    for_rows(pool, out, [&](int64_t r, int64_t n) {
+        v.scale_mul(x.row<float>(r), s, nullptr, out.row<float>(r), n);
+    });
 }
 
 }  // namespace unicorn::cpu

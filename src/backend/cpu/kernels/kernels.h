@@ -23,5 +23,14 @@ void gelu_tanh_mul(ThreadPool& pool, const Tensor& g, const Tensor& u, const Ten
 void silu_mul(ThreadPool& pool, const Tensor& g, const Tensor& u, const Tensor& out);
 void add(ThreadPool& pool, const Tensor& a, const Tensor& b, const Tensor& out);
 void softcap(ThreadPool& pool, const Tensor& x, float cap, const Tensor& out);
+void mul(ThreadPool& pool, const Tensor& a, const Tensor& b, const Tensor& out);
+void scale(ThreadPool& pool, const Tensor& x, float s, const Tensor& out);
+void gaussian_topk(ThreadPool& pool, const Tensor& x, float z, const Tensor& out);
+void match_magnitude(ThreadPool& pool, const Tensor& x, const Tensor& target, float floor,
+                     const Tensor& out);
+void altup_predict(ThreadPool& pool, const Tensor& streams, const Tensor& coefs, int n_streams,
+                   const Tensor& out);
+void altup_correct(ThreadPool& pool, const Tensor& pred, const Tensor& actual, const Tensor& coefs,
+                   int n_streams, const Tensor& out);
 
 }  // namespace unicorn::cpu
