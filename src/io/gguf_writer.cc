@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -70,7 +71,7 @@ Status GgufWriter::add_tensor(const std::string& name, DType dtype, const Shape&
     const auto* p = static_cast<const uint8_t*>(data);
     auto bytes = std::make_shared<std::vector<uint8_t>>(p, p + nbytes);
     tensor_index_.emplace(name, tensors_.size());
-    tensors_.push_back({name, dtype, shape, bytes->data(), nbytes, bytes});
+    tensors_.push_back({name, dtype, shape, bytes->data(), nbytes, bytes, {}});
     return ok_status();
 }
 
@@ -83,8 +84,33 @@ Status GgufWriter::add_tensor(const std::string& name, const Tensor& tensor) {
     UNI_RETURN_IF_ERROR(check_tensor(name, tensor.dtype(), tensor.shape(), nbytes));
     tensor_index_.emplace(name, tensors_.size());
     tensors_.push_back(
-        {name, tensor.dtype(), tensor.shape(), tensor.data(), nbytes, tensor.owner()});
+        {name, tensor.dtype(), tensor.shape(), tensor.data(), nbytes, tensor.owner(), {}});
     return ok_status();
+}
+
+Status GgufWriter::add_generated_tensor(const std::string& name, DType dtype, const Shape& shape,
+                                        RowFiller fill) {
+    if (!fill) return invalid_argument(fmt::format("tensor '{}' has no fill function", name));
+    const int64_t row = shape.rank() == 0 ? 1 : shape.dim(-1);
+    const size_t nbytes =
+        row == 0 || row % dtype_block_size(dtype) != 0
+            ? 0  // check_tensor reports the bad row length; an empty tensor has no bytes
+            : static_cast<size_t>(shape.numel() / row) * dtype_row_bytes(dtype, row);
+    UNI_RETURN_IF_ERROR(check_tensor(name, dtype, shape, nbytes));
+    tensor_index_.emplace(name, tensors_.size());
+    tensors_.push_back({name, dtype, shape, nullptr, nbytes, nullptr, std::move(fill)});
+    return ok_status();
+}
+
+GgufWriter::FillPlan GgufWriter::fill_plan(const PendingTensor& t) const {
+    FillPlan plan;
+    const int64_t row = t.shape.rank() == 0 ? 1 : t.shape.dim(-1);
+    if (row == 0 || t.nbytes == 0) return plan;
+    plan.rows = t.shape.numel() / row;
+    plan.row_bytes = dtype_row_bytes(t.dtype, row);
+    plan.rows_per_chunk =
+        std::max<int64_t>(1, static_cast<int64_t>(fill_chunk_bytes_ / plan.row_bytes));
+    return plan;
 }
 
 Result<uint32_t> GgufWriter::alignment() const {
@@ -137,9 +163,20 @@ Result<std::vector<uint8_t>> GgufWriter::to_bytes() const {
     UNI_RETURN_IF_ERROR(encode_header(&out, &offsets));
     const size_t base = out.size();
     for (size_t i = 0; i < tensors_.size(); ++i) {
+        const PendingTensor& t = tensors_[i];
         out.resize(base + offsets[i], 0);  // padding after the previous tensor
-        const auto* p = static_cast<const uint8_t*>(tensors_[i].data);
-        out.insert(out.end(), p, p + tensors_[i].nbytes);
+        if (!t.fill) {
+            const auto* p = static_cast<const uint8_t*>(t.data);
+            out.insert(out.end(), p, p + t.nbytes);
+            continue;
+        }
+        const size_t start = out.size();
+        out.resize(start + t.nbytes);
+        const FillPlan plan = fill_plan(t);
+        for (int64_t r = 0; r < plan.rows; r += plan.rows_per_chunk) {
+            const int64_t n = std::min(plan.rows_per_chunk, plan.rows - r);
+            UNI_RETURN_IF_ERROR(t.fill(r, n, out.data() + start + r * plan.row_bytes));
+        }
     }
     return out;
 }
@@ -165,6 +202,7 @@ Status GgufWriter::write(const std::string& path) const {
         return fail("cannot write");
     uint64_t written = 0;  // bytes of the data section so far
     static const uint8_t kZeros[256] = {};
+    std::vector<uint8_t> chunk;  // generated tensors' bytes, one chunk at a time
     for (size_t i = 0; i < tensors_.size(); ++i) {
         while (written < offsets[i]) {
             const size_t n =
@@ -173,8 +211,22 @@ Status GgufWriter::write(const std::string& path) const {
             written += n;
         }
         const PendingTensor& t = tensors_[i];
-        if (t.nbytes > 0 && std::fwrite(t.data, 1, t.nbytes, f) != t.nbytes)
+        if (t.fill) {
+            const FillPlan plan = fill_plan(t);
+            for (int64_t r = 0; r < plan.rows; r += plan.rows_per_chunk) {
+                const int64_t n = std::min(plan.rows_per_chunk, plan.rows - r);
+                const size_t bytes = static_cast<size_t>(n) * plan.row_bytes;
+                if (chunk.size() < bytes) chunk.resize(bytes);
+                if (Status s = t.fill(r, n, chunk.data()); !s.ok()) {
+                    std::fclose(f);
+                    std::remove(tmp.c_str());
+                    return s;
+                }
+                if (std::fwrite(chunk.data(), 1, bytes, f) != bytes) return fail("cannot write");
+            }
+        } else if (t.nbytes > 0 && std::fwrite(t.data, 1, t.nbytes, f) != t.nbytes) {
             return fail("cannot write");
+        }
         written += t.nbytes;
     }
     if (std::fflush(f) != 0) return fail("cannot write");

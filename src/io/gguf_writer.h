@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -57,6 +58,22 @@ class GgufWriter {
     // writer is destroyed. A non-owning Tensor::view must outlive write(). Contiguous only.
     Status add_tensor(const std::string& name, const Tensor& tensor);
 
+    // Fills rows [row_begin, row_begin + row_count) of a generated tensor into `dst`
+    // (row_count * dtype_row_bytes(dtype, shape.dim(-1)) bytes); a row is the innermost
+    // dimension, and a rank-0 tensor is one row of one element. A failed status aborts the
+    // write and is returned by write()/to_bytes().
+    using RowFiller = std::function<Status(int64_t row_begin, int64_t row_count, void* dst)>;
+    // A tensor whose bytes are produced at write time and never all held at once: write()
+    // calls `fill` in row order, a chunk of at most fill_chunk_bytes() (but at least one row)
+    // at a time, writes the chunk and reuses its buffer, so a file larger than memory (a
+    // 16 GB random-weight model) can be written. Checks as for the other overloads; `fill`
+    // must outlive write() and may be called again by a later write() or to_bytes().
+    Status add_generated_tensor(const std::string& name, DType dtype, const Shape& shape,
+                                RowFiller fill);
+    // Chunk size for generated tensors (default 64 MiB; tests set it small).
+    void set_fill_chunk_bytes(size_t bytes) { fill_chunk_bytes_ = bytes == 0 ? 1 : bytes; }
+    size_t fill_chunk_bytes() const { return fill_chunk_bytes_; }
+
     size_t tensor_count() const { return tensors_.size(); }
 
     // The complete file in memory (tests, fuzz seeds).
@@ -73,6 +90,7 @@ class GgufWriter {
         const void* data;
         size_t nbytes;
         std::shared_ptr<void> owner;  // the copied bytes, or the viewed tensor's owner
+        RowFiller fill;               // generated tensors: data is null, bytes come from here
     };
 
     Status check_tensor(const std::string& name, DType dtype, const Shape& shape,
@@ -81,11 +99,19 @@ class GgufWriter {
     // Header, metadata and tensor infos, padded to the alignment; tensor i's data goes at
     // header.size() + offsets[i].
     Status encode_header(std::vector<uint8_t>* header, std::vector<uint64_t>* offsets) const;
+    // Rows per fill() call for a generated tensor, and the tensor's row count and row bytes.
+    struct FillPlan {
+        int64_t rows = 0;
+        size_t row_bytes = 0;
+        int64_t rows_per_chunk = 1;
+    };
+    FillPlan fill_plan(const PendingTensor& t) const;
 
     std::vector<std::pair<std::string, GgufValue>> kv_;
     std::unordered_map<std::string, size_t> kv_index_;
     std::vector<PendingTensor> tensors_;
     std::unordered_map<std::string, size_t> tensor_index_;
+    size_t fill_chunk_bytes_ = size_t{64} << 20;
 };
 
 }  // namespace unicorn::io

@@ -307,6 +307,7 @@ Status export_gemma3(const ModelFiles& f, io::GgufWriter& w) {
     w.set_array("gemma3.attention.sliding_window_pattern", c.sliding);
     // llama.cpp folds Gemma's 1+w into the file (norm_shift = 1); norms are F32 there.
     const auto fixup = [&](const std::string& g, Tensor t) -> Result<Tensor> {
+        if (!t.defined()) return t;
         if (g.size() < 11 || g.compare(g.size() - 11, 11, "norm.weight") != 0) return t;
         return load_norm(f, hf_tensor_name(names, g), t.numel(), 1.0f);
     };

@@ -14,14 +14,16 @@
 //  - Local RoPE base: HF rope_local_base_freq / rope_parameters.sliding_attention; GGUF
 //    `gemma3n.rope.freq_base_swa`, defaulting to 10 000 (pitfall 22).
 //  - Final soft-cap: 30 unless the file says otherwise (HF config; llama.cpp's default).
-//  - AltUp coefficient clipping: HF clamps correction_coefs on every forward; prediction_coefs
-//    only while training (its converter pre-clipped them). We clamp the correction coefficients
-//    at load and leave the prediction coefficients as stored, which is what HF computes.
+//  - AltUp coefficient clipping (altup_coef_clip): transformers (5.17) clamps the prediction
+//    and correction coefficients only while training, llama.cpp never; its converter and the
+//    published weights are already inside the bound. So the coefficients are used as stored,
+//    which is what both references compute (Google's JAX code would clamp both).
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <tuple>
 
 #include "exec/graph_ops.h"
 #include "io/gguf_writer.h"
@@ -79,10 +81,12 @@ std::string hf_prefix(const ModelFiles& f) {
     return "model.language_model.";
 }
 
-// Φ⁻¹(p) as torch.distributions.Normal(0, 1).icdf evaluates it in fp32 (HF Gemma3nTextMLP):
-// sqrt(2)·erfinv(2p − 1), with p first rounded to fp32. erfinv by Newton on std::erf.
+// Φ⁻¹(p) = sqrt(2)·erfinv(2p − 1) in double, rounded once to fp32: for 0.95 that is
+// 1.6448535919, the value transformers 5.17 / torch 2.11 compute (Gemma3nTextMLP) and
+// llama.cpp's converter stores (older torch gave 1.6448533535, 2 ulp lower). erfinv by Newton
+// on std::erf.
 float normal_icdf(double p) {
-    const double y = 2.0 * static_cast<double>(static_cast<float>(p)) - 1.0;
+    const double y = 2.0 * p - 1.0;
     double x = 0;
     for (int i = 0; i < 60; ++i) {
         const double step = (std::erf(x) - y) / (2.0 / std::sqrt(M_PI) * std::exp(-x * x));
@@ -382,10 +386,6 @@ Status Gemma3n::load_layer(WeightLoader& load, int l, int src_l, int64_t ffn, La
     w->predict_coefs = pc.reshape(Shape{a * a, a});
     UNI_ASSIGN_OR_RETURN(Tensor cc, norm("altup_correct_coef.weight", a * a));
     w->correct_coefs = cc.reshape(Shape{a, a});
-    if (c.coef_clip > 0) {
-        float* v = w->correct_coefs.data_as<float>();
-        for (int64_t i = 0; i < a * a; ++i) v[i] = std::clamp(v[i], -c.coef_clip, c.coef_clip);
-    }
     UNI_ASSIGN_OR_RETURN(Tensor cs, norm("altup_correct_scale.weight", d));
     w->correct_scale = cs.reshape(Shape{1, d});
     UNI_ASSIGN_OR_RETURN(w->laurel_left, mat("laurel_l.weight", Shape{r, d}));
@@ -668,7 +668,28 @@ Status export_gemma3n(const ModelFiles& f, io::GgufWriter& w) {
         UNI_RETURN_IF_ERROR(w.add_tensor(gguf_name, stack));
     }
     // Norms and the small AltUp/LAuReL parameters stay as stored (no norm shift in Gemma 3n).
-    return export_tensors(f, names, c.n_layers, nullptr, w);
+    // Newer transformers no longer store k/v/k_norm for KV-sharing layers, but llama.cpp's
+    // loader requires them (and never reads them): those get zeros.
+    UNI_ASSIGN_OR_RETURN(std::vector<int> src, kv_sources(c));
+    const int64_t kv_width = c.n_kv_heads * c.head_dim;
+    const auto fixup = [&](const std::string& g, Tensor t) -> Result<Tensor> {
+        if (t.defined()) return t;
+        for (int l = 0; l < c.n_layers; ++l) {
+            if (src[l] == l) continue;
+            for (const auto& [suffix, rows, cols] :
+                 {std::tuple<const char*, int64_t, int64_t>{"attn_k.weight", kv_width, c.d_model},
+                  {"attn_v.weight", kv_width, c.d_model},
+                  {"attn_k_norm.weight", 1, c.head_dim}}) {
+                if (g != blk(l, suffix)) continue;
+                Tensor z = rows == 1 ? Tensor::empty(DType::kF32, Shape{cols})
+                                     : Tensor::empty(DType::kF32, Shape{rows, cols});
+                std::memset(z.data(), 0, z.nbytes());
+                return z;
+            }
+        }
+        return t;
+    };
+    return export_tensors(f, names, c.n_layers, fixup, w);
 }
 
 }  // namespace

@@ -47,10 +47,10 @@ struct Runner {
     std::unique_ptr<ExecContext> ctx;
     std::unique_ptr<Model> model;
 
-    explicit Runner(const std::string& path) {
+    explicit Runner(const std::string& path, const LoadOptions& options = {}) {
         cpu = std::move(create_backend("cpu", pool).value());
         ctx = std::make_unique<ExecContext>(*cpu, *cpu);
-        auto m = load_model(path);
+        auto m = load_model(path, options);
         EXPECT_TRUE(m.ok()) << m.status().to_string();
         if (m.ok()) model = std::move(*m);
     }

@@ -171,7 +171,7 @@ TEST_P(GoldenTest, OlderConfigFormsGiveSameLogits) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, GoldenTest,
                          ::testing::Values("llama_smol", "llama3_scaled", "gemma3_tiny",
-                                           "gemma3_softcap"));
+                                           "gemma3_softcap", "gemma3n_tiny", "gemma3n_alt"));
 
 }  // namespace
 }  // namespace unicorn

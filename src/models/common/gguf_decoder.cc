@@ -68,10 +68,16 @@ Result<DecoderKeys> read_decoder_keys(const ModelFiles& f, const DecoderKeys& de
 Status export_tensors(const ModelFiles& f, const NameTable& names, int64_t n_layers,
                       const ExportFixup& fixup, io::GgufWriter& w) {
     const auto copy = [&](const std::string& gguf_name) -> Status {
-        UNI_ASSIGN_OR_RETURN(Tensor t, f.tensor(hf_tensor_name(names, gguf_name)));
+        const std::string hf_name = hf_tensor_name(names, gguf_name);
+        Tensor t;
+        if (f.has_tensor(hf_name) || !fixup) {
+            UNI_ASSIGN_OR_RETURN(t, f.tensor(hf_name));
+        }
         if (fixup) {
             UNI_ASSIGN_OR_RETURN(t, fixup(gguf_name, t));
         }
+        if (!t.defined())
+            return not_found(fmt::format("tensor '{}' not found in {}", hf_name, f.path()));
         return w.add_tensor(gguf_name, t);
     };
     for (const auto& [gguf_name, hf] : names.globals) {

@@ -33,7 +33,9 @@ void write_decoder_keys(io::GgufWriter& w, const DecoderKeys& k);
 // d_model / n_heads). Required: embedding_length, block_count, head_count, feed_forward_length.
 Result<DecoderKeys> read_decoder_keys(const ModelFiles& f, const DecoderKeys& defaults);
 
-// The tensor to write for a GGUF name, given the HF tensor (per-format fix-ups go here).
+// The tensor to write for a GGUF name, given the HF tensor (per-format fix-ups go here). An HF
+// tensor the checkpoint lacks arrives undefined: return a stand-in, or an undefined tensor for
+// "not found".
 using ExportFixup = std::function<Result<Tensor>(const std::string& gguf_name, Tensor hf)>;
 // Copies, in table order, each global the source holds and every per-layer tensor of
 // n_layers layers, through `fixup`.
