@@ -172,6 +172,58 @@ TEST(Gemma3nTest, MatFormerSliceEqualsHandSlicedCheckpoint) {
     std::filesystem::remove_all(std::filesystem::path(sliced).parent_path());
 }
 
+// The published checkpoints are Gemma3nForConditionalGeneration: text weights under
+// model.language_model., vision and audio towers beside them, the text config nested under
+// text_config. Same weights as the Gemma3nForCausalLM fixture → same logits.
+TEST(Gemma3nTest, ConditionalGenerationLayoutLoads) {
+    const std::string base = fixture_dir("gemma3n_alt");
+    std::ifstream in(base + "/model.safetensors", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    uint64_t header_len = 0;
+    std::memcpy(&header_len, bytes.data(), 8);
+    nlohmann::json header = nlohmann::json::parse(bytes.substr(8, header_len));
+    std::string data = bytes.substr(8 + header_len);
+    nlohmann::json renamed = nlohmann::json::object();
+    for (auto& [k, v] : header.items()) {
+        renamed[k.rfind("model.", 0) == 0 ? "model.language_model." + k.substr(6) : k] = v;
+    }
+    // Tower tensors the text model must ignore.
+    for (const char* tower : {"model.vision_tower.stem.weight", "model.audio_tower.conv.weight",
+                              "model.embed_vision.embedding.weight"}) {
+        const size_t off = data.size();
+        data.append(16, '\0');
+        renamed[tower] = {{"dtype", "F32"}, {"shape", {4}}, {"data_offsets", {off, off + 16}}};
+    }
+    std::string h = renamed.dump();
+    h.append((8 - h.size() % 8) % 8, ' ');
+    const std::string dir = tmp_path("conditional");
+    std::filesystem::create_directories(dir);
+    std::ofstream out(dir + "/model.safetensors", std::ios::binary);
+    const uint64_t n = h.size();
+    out.write(reinterpret_cast<const char*>(&n), 8);
+    out << h << data;
+    out.close();
+    std::ifstream cin(base + "/config.json");
+    nlohmann::json text = nlohmann::json::parse(cin);
+    nlohmann::json cfg = {{"architectures", {"Gemma3nForConditionalGeneration"}},
+                          {"model_type", "gemma3n"},
+                          {"text_config", text},
+                          {"vision_config", {{"model_type", "gemma3n_vision"}}},
+                          {"audio_config", {{"model_type", "gemma3n_audio"}}}};
+    std::ofstream(dir + "/config.json") << cfg.dump(1);
+
+    auto g = load_golden("gemma3n_alt");
+    Runner causal(base), conditional(dir);
+    ASSERT_TRUE(causal.model && conditional.model);
+    EXPECT_EQ(worst_relative_row_error(conditional.logits(g.prompt), causal.logits(g.prompt)), 0);
+    // And our converter takes the same layout.
+    EXPECT_TRUE(convert_to_gguf(dir, dir + ".gguf").ok());
+    Runner gguf(dir + ".gguf");
+    ASSERT_TRUE(gguf.model);
+    EXPECT_EQ(worst_relative_row_error(gguf.logits(g.prompt), causal.logits(g.prompt)), 0);
+    std::filesystem::remove_all(std::filesystem::path(dir).parent_path());
+}
+
 TEST(Gemma3nTest, MissingAltUpOrPerLayerTensorIsNamed) {
     const std::string full = fixture_dir("gemma3n_tiny") + ".gguf";
     for (const std::string missing :
