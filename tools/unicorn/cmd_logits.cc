@@ -3,9 +3,11 @@
 // JSON array on the last line of stdout.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <memory>
+#include <numeric>
 
 #include "backend/backend.h"
 #include "backend/registry.h"
@@ -26,6 +28,7 @@ struct LogitsOptions {
     std::string tokens;
     std::string output;
     int greedy = 0;
+    int top = 0;
     int threads = 0;
     int chunk = 256;
     std::string device = "auto";
@@ -74,6 +77,19 @@ int run(const LogitsOptions& o) {
             io::write_npy_f32(o.output, {logits->rows(), logits->cols()}, logits->data_as<float>());
         if (!s.ok()) return fail(s.to_string());
     }
+    // Same line format as bench/peer/llama-refs top1, so the two can be compared directly.
+    for (int64_t r = 0; o.top > 0 && r < logits->rows(); ++r) {
+        const float* row = logits->row<float>(r);
+        std::vector<int32_t> order(static_cast<size_t>(logits->cols()));
+        std::iota(order.begin(), order.end(), 0);
+        const auto k = std::min<size_t>(static_cast<size_t>(o.top), order.size());
+        std::partial_sort(
+            order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+            [&](int32_t a, int32_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
+        std::string line = std::to_string(r);
+        for (size_t i = 0; i < k; ++i) line += fmt::format(" {} {:.6f}", order[i], row[order[i]]);
+        std::printf("%s\n", line.c_str());
+    }
     if (o.greedy > 0) {
         auto next =
             session.greedy(logits->slice_rows(logits->rows() - 1, logits->rows()), o.greedy);
@@ -100,6 +116,10 @@ Runner add_logits(CLI::App& app) {
                    "Write float32 logits [n_tokens, vocab] to this .npy file");
     app.add_option("--greedy", o->greedy,
                    "Also decode N tokens greedily; prints them as a JSON array (last stdout line)");
+    app.add_option(
+           "--top", o->top,
+           "Print the K best ids per position: 'POS ID LOGIT ID LOGIT …' (as llama-refs top1)")
+        ->check(CLI::Range(0, 1000));
     app.add_option("-t,--threads", o->threads, "CPU threads (default: one per physical core)");
     app.add_option("--chunk", o->chunk, "Prefill chunk size in tokens")
         ->check(CLI::Range(1, 65536));
