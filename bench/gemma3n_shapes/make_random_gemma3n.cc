@@ -14,7 +14,8 @@
 //
 // Values are uniform with a chosen standard deviation (cheap and deterministic): matrices
 // 1/sqrt(fan_in), token_embd 1/sqrt(2048) (Gemma multiplies it by sqrt(D)), per-layer token
-// embeddings 0.05, norm weights and altup_correct_scale 1 ± 0.1, AltUp coefficient matrices
+// embeddings 0.05, norm weights and altup_correct_scale 1 ± 0.1 (Q/K norms 0.25 ± 0.025, see
+// qk_norm below), AltUp coefficient matrices
 // 0.05 (AltUp predictions stay close to their residual). Byte i of a tensor depends only on
 // (seed, tensor name, row), never on chunking or threads, so a file is reproducible.
 //
@@ -151,6 +152,14 @@ std::vector<Spec> tensor_specs(const Variant& v, int64_t n_layer, DType big) {
     auto norm = [&](std::string name, int64_t n) {
         return Spec{std::move(name), Shape{n}, DType::kF32, 1.0f, 0.1f};
     };
+    // Gemma 3n attends with scale 1: its Q/K norm weights play the part of 1/sqrt(head_dim).
+    // At 1 ± 0.1 random unit-RMS heads would score q·k with std sqrt(256) = 16, a softmax so
+    // peaked that fp32 rounding differences between two engines flip which key wins; 0.25
+    // each gives scores of std 1, a well-conditioned model whose logits two correct engines
+    // agree on.
+    auto qk_norm = [&](std::string name, int64_t n) {
+        return Spec{std::move(name), Shape{n}, DType::kF32, 0.25f, 0.025f};
+    };
     const int64_t ple = kPerLayerEmbd * n_layer;
     const int64_t q_dim = kHeads * kHeadDim;     // 2048
     const int64_t kv_dim = kKvHeads * kHeadDim;  // 512
@@ -170,8 +179,8 @@ std::vector<Spec> tensor_specs(const Variant& v, int64_t n_layer, DType big) {
         s.push_back(matrix(n("attn_k"), Shape{kv_dim, kEmbd}));
         s.push_back(matrix(n("attn_v"), Shape{kv_dim, kEmbd}));
         s.push_back(matrix(n("attn_output"), Shape{kEmbd, q_dim}));
-        s.push_back(norm(n("attn_q_norm"), kHeadDim));
-        s.push_back(norm(n("attn_k_norm"), kHeadDim));
+        s.push_back(qk_norm(n("attn_q_norm"), kHeadDim));
+        s.push_back(qk_norm(n("attn_k_norm"), kHeadDim));
         s.push_back(norm(n("post_attention_norm"), kEmbd));
         s.push_back(norm(n("ffn_norm"), kEmbd));
         s.push_back(matrix(n("ffn_gate"), Shape{v.ffn, kEmbd}));

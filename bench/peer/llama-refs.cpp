@@ -20,7 +20,7 @@
 //
 // top1 and greedy take -c N_CTX (default 512, as `llama-completion -c 512`); n_batch = n_ubatch =
 // max(prompt, 512); llama.cpp's default context parameters otherwise (flash attention "auto",
-// f16 KV cache).
+// f16 KV cache), or with --kv-f32 an F32 KV cache and no flash attention.
 #include "llama.h"
 
 #include <algorithm>
@@ -37,7 +37,7 @@ static void quiet_log(enum ggml_log_level level, const char * text, void *) {
 
 static int usage() {
     fprintf(stderr, "usage: llama-refs top1|greedy|detok -m MODEL.gguf [-t THREADS] [-c N_CTX] [-n N] [--top K]"
-                    " [--split-last] [--special] < ids\n");
+                    " [--split-last] [--special] [--kv-f32] < ids\n");
     return 2;
 }
 
@@ -47,11 +47,12 @@ int main(int argc, char ** argv) {
     if (mode != "top1" && mode != "greedy" && mode != "detok") return usage();
     std::string model_path;
     int n_threads = 2, n_predict = 64, top_k = 2, n_ctx = 512;
-    bool split_last = false, special = false;
+    bool split_last = false, special = false, kv_f32 = false;
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--split-last") { split_last = true; continue; }
         if (a == "--special") { special = true; continue; }
+        if (a == "--kv-f32") { kv_f32 = true; continue; }
         if (i + 1 >= argc) return usage();
         if (a == "-m") model_path = argv[++i];
         else if (a == "-t") n_threads = std::atoi(argv[++i]);
@@ -97,6 +98,10 @@ int main(int argc, char ** argv) {
     cp.n_batch = cp.n_ubatch = (uint32_t) std::max(n_prompt, 512);
     cp.n_threads = cp.n_threads_batch = n_threads;
     cp.no_perf = true;
+    if (kv_f32) {  // exact K/V and no flash attention: only llama.cpp's op numerics remain
+        cp.type_k = cp.type_v = GGML_TYPE_F32;
+        cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    }
     llama_context * ctx = llama_init_from_model(model, cp);
     if (!ctx) { fprintf(stderr, "llama-refs: cannot create a context\n"); return 1; }
 
