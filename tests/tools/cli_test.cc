@@ -74,6 +74,28 @@ TEST(Cli, InfoAndDevicesDescribeWhatTheyFind) {
     EXPECT_NE(dev.out.find("cpu"), std::string::npos);
 }
 
+TEST(Cli, Gemma3nInfoSplitsHostEmbeddingsAndMatFormerFlagsAreChecked) {
+    CliRun info = run("info -m " + data("models/gemma3n_tiny.gguf"));
+    ASSERT_EQ(info.code, 0) << info.out;
+    EXPECT_NE(info.out.find("architecture:   gemma3n"), std::string::npos) << info.out;
+    EXPECT_NE(info.out.find("per-layer embeddings (host, gathered per token)"), std::string::npos);
+    EXPECT_NE(info.out.find("core weights:"), std::string::npos);
+    EXPECT_NE(info.out.find("4 layers share another layer's KV"), std::string::npos) << info.out;
+    CliRun sliced =
+        run("info -m " + data("models/gemma3n_tiny") + " --matformer-skip 1 --matformer-ffn 64");
+    ASSERT_EQ(sliced.code, 0) << sliced.out;
+    EXPECT_NE(sliced.out.find("layers:         9"), std::string::npos) << sliced.out;
+    EXPECT_NE(sliced.out.find("custom slice"), std::string::npos) << sliced.out;
+    expect_clean_error(run("info -m " + data("models/gemma3_tiny.gguf") + " --matformer E2B"),
+                       "needs a Gemma 3n model");
+    expect_clean_error(
+        run("logits -m " + data("models/gemma3n_tiny") + " --tokens 2,5 --matformer E9B"),
+        "unknown MatFormer preset");
+    expect_clean_error(run("logits -m " + data("models/gemma3n_tiny") +
+                           " --tokens 2,5 --matformer-skip 5 --matformer-ffn 16"),
+                       "producers cannot be skipped");
+}
+
 TEST(Cli, HelpReadsWell) {
     for (const char* sub : {"logits", "info", "devices", "convert"}) {
         CliRun r = run(std::string(sub) + " --help");
