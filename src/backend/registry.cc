@@ -4,6 +4,9 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "core/cpu_features.h"
+#ifdef UNICORN_HAVE_CUDA
+#include "backend/cuda/device.h"
+#endif
 
 namespace unicorn {
 
@@ -17,7 +20,29 @@ std::vector<DeviceInfo> list_devices() {
                     isa_name(detected_isa()), f.physical_cores, f.logical_cpus,
                     f.avx512vnni ? ", VNNI" : "", f.avx512bf16 ? ", BF16" : "");
     cpu.available = true;
-    return {cpu};
+    std::vector<DeviceInfo> out{cpu};
+#ifdef UNICORN_HAVE_CUDA
+    auto cuda = cuda::cuda_devices();
+    if (cuda.ok()) {
+        for (const cuda::CudaDeviceInfo& d : *cuda) {
+            DeviceInfo g;
+            g.name = fmt::format("cuda:{}", d.index);
+            g.description = fmt::format(
+                "{} — compute capability {}.{}, {} multiprocessors, {:.1f} GiB ({:.1f} GiB free); "
+                "kernels so far: matvec, rms_norm, elementwise (not yet a --device)",
+                d.name, d.cc_major, d.cc_minor, d.multiprocessors,
+                static_cast<double>(d.total_bytes) / (1 << 30),
+                static_cast<double>(d.free_bytes) / (1 << 30));
+            g.available = true;
+            out.push_back(std::move(g));
+        }
+    } else {
+        out.push_back({"cuda", "", false, cuda.status().message()});
+    }
+#else
+    out.push_back({"cuda", "", false, "this build has no CUDA backend (nvcc was not found)"});
+#endif
+    return out;
 }
 
 Result<std::unique_ptr<Backend>> create_backend(const std::string& device, ThreadPool& pool) {

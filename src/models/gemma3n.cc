@@ -313,7 +313,7 @@ class Gemma3n final : public Model {
     };
     Status load_layer(WeightLoader& load, int l, int src_l, int64_t ffn, Layer* w);
     Tensor router(ExecContext& ctx, const Layer& w, const Tensor& x);
-    Tensor layer(ExecContext& ctx, const Layer& w, int l, Tensor xs, const Tensor& ple,
+    Tensor layer(ExecContext& ctx, const Layer& w, int l, const Tensor& xs, const Tensor& ple,
                  const blocks::BatchPlan& plan);
     Tensor per_layer_inputs(ExecContext& ctx, const Tensor& e, const blocks::BatchPlan& plan);
 
@@ -523,7 +523,7 @@ Tensor Gemma3n::router(ExecContext& ctx, const Layer& w, const Tensor& x) {
 
 // Mirrors Gemma3nTextDecoderLayer.forward. xs: the A streams [A·T, D]; ple: this layer's
 // per-layer inputs [T, P].
-Tensor Gemma3n::layer(ExecContext& ctx, const Layer& w, int l, Tensor xs, const Tensor& ple,
+Tensor Gemma3n::layer(ExecContext& ctx, const Layer& w, int l, const Tensor& xs, const Tensor& ple,
                       const blocks::BatchPlan& plan) {
     const float eps = cfg_.rms_eps;
     const int a_n = static_cast<int>(cfg_.n_altup);

@@ -33,7 +33,7 @@ struct ModelInfo {
     int64_t context_length = 0;  // trained context (0 if unknown)
     int32_t bos_token = -1;
     int64_t n_params = 0;
-    size_t weight_bytes = 0;                                 // bytes of every tensor the model uses
+    size_t weight_bytes = 0;  // bytes of every tensor the model uses
     // Of weight_bytes, the tables that stay in host memory and are only gathered per token
     // (Gemma 3n's per-layer embeddings); `info` reports the split.
     size_t host_gathered_bytes = 0;

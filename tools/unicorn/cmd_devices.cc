@@ -12,7 +12,6 @@ Runner add_devices(CLI::App& app) {
             fmt::print("{:<10} {}{}\n", d.name, d.available ? d.description : "unavailable: ",
                        d.available ? "" : d.unavailable_reason);
         }
-        fmt::print("{:<10} none found (no GPU backend is built yet)\n", "gpu");
         return 0;
     };
 }
