@@ -304,7 +304,9 @@ Status run(const Options& o) {
     const int64_t n_layer = o.layers > 0 ? o.layers : o.variant.layers;
     io::GgufWriter w;
     set_metadata(w, o, n_layer);
-    UNI_RETURN_IF_ERROR(copy_tokenizer(w, o.tokenizer_from));
+    // "none": no tokenizer keys (enough for `unicorn bench` and llama-quantize, e.g. on the GPU
+    // machine, which has no copy of the Gemma GGUF).
+    if (o.tokenizer_from != "none") UNI_RETURN_IF_ERROR(copy_tokenizer(w, o.tokenizer_from));
 
     const std::vector<Spec> specs = tensor_specs(o.variant, n_layer, o.dtype);
     uint64_t total = 0;
@@ -350,7 +352,7 @@ void usage(std::FILE* f) {
                  "  --layers          fewer layers than the variant, for quick tests\n"
                  "  --tokenizer-from  GGUF whose tokenizer.* keys are copied (default: the Gemma 3"
                  " 270M model\n"
-                 "                    from scripts/fetch-models)\n"
+                 "                    from scripts/fetch-models; 'none': no tokenizer)\n"
                  "  --threads         generator threads (default: one per core)\n");
 }
 

@@ -17,8 +17,20 @@ class Backend {
   public:
     virtual ~Backend() = default;
     virtual std::string name() const = 0;
+    // A device backend computes in its own memory (Tensor::on_device); the CPU in host memory.
+    virtual bool is_device() const { return false; }
     // Whether this backend runs `op` with a weight of type `weight` (F32 for ops without one).
     virtual bool supports(OpKind op, DType weight) const = 0;
+
+    // Memory. Activations of this backend's ops live where alloc() puts them; weights may
+    // arrive in host memory (mmapped files) and a device backend places them itself.
+    virtual Result<Tensor> alloc(DType dtype, Shape shape) { return Tensor::empty(dtype, shape); }
+    // dst row dst_rows[i] = src row src_rows[i] (both in this backend's memory, same row width;
+    // an empty index span means 0, 1, …; both spans, when given, have n entries).
+    virtual Status copy_rows(const Tensor& src, std::span<const int64_t> src_rows,
+                             const Tensor& dst, std::span<const int64_t> dst_rows, int64_t n);
+    // A host copy of t (the CPU returns t itself).
+    virtual Result<Tensor> to_host(const Tensor& t) { return t; }
 
     virtual Status embedding(const Tensor& table, std::span<const int32_t> ids,
                              const ops::EmbeddingParams& p, const Tensor& out) = 0;

@@ -5,6 +5,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "core/cpu_features.h"
 #ifdef UNICORN_HAVE_CUDA
+#include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/device.h"
 #endif
 
@@ -28,8 +29,7 @@ std::vector<DeviceInfo> list_devices() {
             DeviceInfo g;
             g.name = fmt::format("cuda:{}", d.index);
             g.description = fmt::format(
-                "{} — compute capability {}.{}, {} multiprocessors, {:.1f} GiB ({:.1f} GiB free); "
-                "kernels so far: matvec, rms_norm, elementwise (not yet a --device)",
+                "{} — compute capability {}.{}, {} multiprocessors, {:.1f} GiB ({:.1f} GiB free)",
                 d.name, d.cc_major, d.cc_minor, d.multiprocessors,
                 static_cast<double>(d.total_bytes) / (1 << 30),
                 static_cast<double>(d.free_bytes) / (1 << 30));
@@ -49,7 +49,24 @@ Result<std::unique_ptr<Backend>> create_backend(const std::string& device, Threa
     if (device == "cpu" || device == "auto" || device.empty()) {
         return std::unique_ptr<Backend>(std::make_unique<CpuBackend>(pool));
     }
-    return invalid_argument(fmt::format("unknown device '{}' (available: cpu)", device));
+    if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
+#ifdef UNICORN_HAVE_CUDA
+        int index = 0;
+        if (device.size() > 5) {
+            const std::string n = device.substr(5);
+            if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos)
+                return invalid_argument(fmt::format("bad device '{}' (expected cuda:N)", device));
+            index = std::stoi(n);
+        }
+        auto b = cuda::CudaBackend::create(index);
+        if (!b.ok()) return b.status().with_context("--device " + device);
+        return b;
+#else
+        return unsupported("--device " + device + ": this build has no CUDA backend");
+#endif
+    }
+    return invalid_argument(
+        fmt::format("unknown device '{}' (available: cpu, cuda[:N] where built)", device));
 }
 
 }  // namespace unicorn

@@ -32,6 +32,13 @@ Tensor Tensor::view_owned(DType dtype, Shape shape, void* data, std::shared_ptr<
     return t;
 }
 
+Tensor Tensor::device_view(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner,
+                           size_t row_stride) {
+    Tensor t = view_owned(dtype, shape, data, std::move(owner), row_stride);
+    t.on_device_ = true;
+    return t;
+}
+
 Tensor Tensor::empty(DType dtype, Shape shape) {
     Tensor t;
     t.dtype_ = dtype;

@@ -24,11 +24,16 @@ class Tensor {
     // A view that keeps `owner` alive (mmapped file, host buffer).
     static Tensor view_owned(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner,
                              size_t row_stride = 0);
+    // A view of a GPU backend's memory (`owner` frees it): shaped like any tensor, but its bytes
+    // are not addressable from the host, so row()/data_as() must not be dereferenced here.
+    static Tensor device_view(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner,
+                              size_t row_stride = 0);
     // Fresh, owned, 64-byte aligned host memory. Contents uninitialised.
     static Tensor empty(DType dtype, Shape shape);
     static Tensor zeros(DType dtype, Shape shape);
 
     bool defined() const { return data_ != nullptr || shape_.numel() == 0; }
+    bool on_device() const { return on_device_; }
     DType dtype() const { return dtype_; }
     const Shape& shape() const { return shape_; }
     int64_t numel() const { return shape_.numel(); }
@@ -69,6 +74,7 @@ class Tensor {
     void* data_ = nullptr;
     size_t row_stride_ = 0;
     std::shared_ptr<void> owner_;
+    bool on_device_ = false;
 };
 
 }  // namespace unicorn

@@ -7,7 +7,10 @@ namespace unicorn {
 ExecContext::ExecContext(Backend& primary, Backend& cpu) : primary_(primary), cpu_(cpu) {}
 
 Backend& ExecContext::backend_for(OpKind op, DType weight) {
-    if (primary_.supports(op, weight)) return primary_;
+    // A device backend's activations are in its own memory, where the CPU cannot read them:
+    // until steps can move between devices (placement/fallback issue), the device runs every
+    // op and reports the ones it lacks as unsupported.
+    if (primary_.supports(op, weight) || primary_.is_device()) return primary_;
     auto& warned = warned_[static_cast<size_t>(op)];
     if (!warned) {
         warned = true;
@@ -15,6 +18,25 @@ Backend& ExecContext::backend_for(OpKind op, DType weight) {
                  dtype_name(weight));
     }
     return cpu_;
+}
+
+Tensor ExecContext::alloc(int64_t rows, int64_t cols) {
+    if (!primary_.is_device()) return Tensor::empty(DType::kF32, Shape{rows, cols});
+    auto t = primary_.alloc(DType::kF32, Shape{rows, cols});
+    if (t.ok()) return std::move(*t);
+    fail(t.status());
+    return Tensor::empty(DType::kF32, Shape{rows, cols});
+}
+
+void ExecContext::copy_rows(const Tensor& src, std::span<const int64_t> src_rows, const Tensor& dst,
+                            std::span<const int64_t> dst_rows, int64_t n) {
+    if (failed()) return;
+    if (Status s = primary_.copy_rows(src, src_rows, dst, dst_rows, n); !s.ok()) fail(s);
+}
+
+Result<Tensor> ExecContext::to_host(const Tensor& t) {
+    if (!t.on_device()) return t;
+    return primary_.to_host(t);
 }
 
 void ExecContext::fail(Status s) {

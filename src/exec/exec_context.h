@@ -9,6 +9,7 @@
 #include <array>
 #include <chrono>
 #include <functional>
+#include <span>
 #include <string>
 
 #include "backend/backend.h"
@@ -30,6 +31,16 @@ class ExecContext {
 
     // The backend that runs `op` with a weight of type `weight`.
     Backend& backend_for(OpKind op, DType weight);
+    Backend& primary() { return primary_; }
+
+    // An F32 activation [rows, cols] in the primary backend's memory. On failure the context
+    // fails and a host tensor of the shape comes back, so the caller's flow continues.
+    Tensor alloc(int64_t rows, int64_t cols);
+    // Row copies in the primary backend's memory (see Backend::copy_rows); failures are sticky.
+    void copy_rows(const Tensor& src, std::span<const int64_t> src_rows, const Tensor& dst,
+                   std::span<const int64_t> dst_rows, int64_t n);
+    // A host copy (logits for the sampler, named intermediates for a dump).
+    Result<Tensor> to_host(const Tensor& t);
 
     bool failed() const { return !status_.ok(); }
     const Status& status() const { return status_; }
@@ -49,7 +60,9 @@ class ExecContext {
     void set_dump_hook(DumpHook hook) { dump_ = std::move(hook); }
     bool dumping() const { return static_cast<bool>(dump_); }
     void name(const std::string& label, const Tensor& t) {
-        if (dump_ && !failed()) dump_(label, t);
+        if (!dump_ || failed()) return;
+        if (!t.on_device()) return dump_(label, t);
+        if (auto h = to_host(t); h.ok()) dump_(label, *h);
     }
 
     // Runs fn on the chosen backend, records time and the first error.

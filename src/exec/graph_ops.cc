@@ -2,16 +2,19 @@
 
 #include <cstring>
 
+#include "core/check.h"
+
 namespace unicorn::ops {
 namespace {
 
-Tensor f32(int64_t rows, int64_t cols) { return Tensor::empty(DType::kF32, Shape{rows, cols}); }
+// Outputs live in the primary backend's memory.
+Tensor f32(ExecContext& ctx, int64_t rows, int64_t cols) { return ctx.alloc(rows, cols); }
 
 }  // namespace
 
 Tensor embedding(ExecContext& ctx, const Tensor& table, std::span<const int32_t> ids, float scale) {
     Tensor out =
-        f32(static_cast<int64_t>(ids.size()), table.shape().rank() == 2 ? table.cols() : 0);
+        f32(ctx, static_cast<int64_t>(ids.size()), table.shape().rank() == 2 ? table.cols() : 0);
     Status s = validate_embedding(table, ids, out);
     if (!s.ok()) {
         ctx.fail(s);
@@ -23,7 +26,7 @@ Tensor embedding(ExecContext& ctx, const Tensor& table, std::span<const int32_t>
 }
 
 Tensor linear(ExecContext& ctx, const Tensor& x, const Tensor& w) {
-    Tensor y = f32(x.rows(), w.rows());
+    Tensor y = f32(ctx, x.rows(), w.rows());
     Status s = validate_linear(x, w, y);
     if (!s.ok()) {
         ctx.fail(s);
@@ -34,7 +37,7 @@ Tensor linear(ExecContext& ctx, const Tensor& x, const Tensor& w) {
 }
 
 Tensor rms_norm(ExecContext& ctx, const Tensor& x, const Tensor& weight, float eps) {
-    Tensor out = f32(x.rows(), x.cols());
+    Tensor out = f32(ctx, x.rows(), x.cols());
     Status s = validate_rms_norm(x, weight, out);
     if (!s.ok()) {
         ctx.fail(s);
@@ -50,7 +53,7 @@ Tensor rms_norm_heads(ExecContext& ctx, const Tensor& x, const Tensor& weight, i
     if (head_dim <= 0 || x.cols() % head_dim != 0 || !x.contiguous()) {
         ctx.fail(invalid_argument("per-head norm: width " + std::to_string(x.cols()) +
                                   " is not a multiple of head_dim"));
-        return f32(x.rows(), x.cols());
+        return f32(ctx, x.rows(), x.cols());
     }
     Tensor heads = x.reshape(Shape{x.rows() * (x.cols() / head_dim), head_dim});  // [T·H, Dh]
     return rms_norm(ctx, heads, weight, eps).reshape(Shape{x.rows(), x.cols()});  // [T, H·Dh]
@@ -68,7 +71,7 @@ Tensor rope(ExecContext& ctx, Tensor x, std::span<const int32_t> positions, cons
 
 Tensor attention(ExecContext& ctx, const Tensor& q, std::span<const int32_t> q_pos, const Tensor& k,
                  const Tensor& v, std::span<const int32_t> k_pos, const AttentionParams& p) {
-    Tensor out = f32(q.rows(), q.cols());
+    Tensor out = f32(ctx, q.rows(), q.cols());
     Status s = validate_attention(q, q_pos, k, v, k_pos, out, p);
     if (!s.ok()) {
         ctx.fail(s);
@@ -81,7 +84,7 @@ Tensor attention(ExecContext& ctx, const Tensor& q, std::span<const int32_t> q_p
 
 #define UNICORN_BINARY_OP(fn, kind)                                                \
     Tensor fn(ExecContext& ctx, const Tensor& a, const Tensor& b) {                \
-        Tensor out = f32(a.rows(), a.cols());                                      \
+        Tensor out = f32(ctx, a.rows(), a.cols());                                 \
         Status s = validate_binary(a, b, out);                                     \
         if (!s.ok()) {                                                             \
             ctx.fail(s);                                                           \
@@ -97,7 +100,7 @@ UNICORN_BINARY_OP(add, OpKind::kAdd)
 #undef UNICORN_BINARY_OP
 
 Tensor softcap(ExecContext& ctx, const Tensor& x, float cap) {
-    Tensor out = f32(x.rows(), x.cols());
+    Tensor out = f32(ctx, x.rows(), x.cols());
     Status s = validate_unary(x, out);
     if (s.ok() && !(cap > 0)) s = invalid_argument("softcap must be positive");
     if (!s.ok()) {
@@ -109,7 +112,7 @@ Tensor softcap(ExecContext& ctx, const Tensor& x, float cap) {
 }
 
 Tensor mul(ExecContext& ctx, const Tensor& a, const Tensor& b) {
-    Tensor out = f32(a.rows(), a.cols());
+    Tensor out = f32(ctx, a.rows(), a.cols());
     Status s = validate_mul(a, b, out);
     if (!s.ok()) {
         ctx.fail(s);
@@ -120,7 +123,7 @@ Tensor mul(ExecContext& ctx, const Tensor& a, const Tensor& b) {
 }
 
 Tensor scale(ExecContext& ctx, const Tensor& x, float s) {
-    Tensor out = f32(x.rows(), x.cols());
+    Tensor out = f32(ctx, x.rows(), x.cols());
     Status st = validate_scale(x, s, out);
     if (!st.ok()) {
         ctx.fail(st);
@@ -131,7 +134,7 @@ Tensor scale(ExecContext& ctx, const Tensor& x, float s) {
 }
 
 Tensor gaussian_topk(ExecContext& ctx, const Tensor& x, float z) {
-    Tensor out = f32(x.rows(), x.cols());
+    Tensor out = f32(ctx, x.rows(), x.cols());
     Status s = validate_gaussian_topk(x, z, out);
     if (!s.ok()) {
         ctx.fail(s);
@@ -143,7 +146,7 @@ Tensor gaussian_topk(ExecContext& ctx, const Tensor& x, float z) {
 }
 
 Tensor match_magnitude(ExecContext& ctx, const Tensor& x, const Tensor& target, float floor) {
-    Tensor out = f32(x.rows(), x.cols());
+    Tensor out = f32(ctx, x.rows(), x.cols());
     Status s = validate_match_magnitude(x, target, floor, out);
     if (!s.ok()) {
         ctx.fail(s);
@@ -155,7 +158,7 @@ Tensor match_magnitude(ExecContext& ctx, const Tensor& x, const Tensor& target, 
 }
 
 Tensor altup_predict(ExecContext& ctx, const Tensor& streams, const Tensor& coefs, int n_streams) {
-    Tensor out = f32(streams.rows(), streams.cols());
+    Tensor out = f32(ctx, streams.rows(), streams.cols());
     Status s = validate_altup_predict(streams, coefs, n_streams, out);
     if (!s.ok()) {
         ctx.fail(s);
@@ -168,7 +171,7 @@ Tensor altup_predict(ExecContext& ctx, const Tensor& streams, const Tensor& coef
 
 Tensor altup_correct(ExecContext& ctx, const Tensor& pred, const Tensor& actual,
                      const Tensor& coefs, int n_streams) {
-    Tensor out = f32(pred.rows(), pred.cols());
+    Tensor out = f32(ctx, pred.rows(), pred.cols());
     Status s = validate_altup_correct(pred, actual, coefs, n_streams, out);
     if (!s.ok()) {
         ctx.fail(s);
@@ -180,12 +183,9 @@ Tensor altup_correct(ExecContext& ctx, const Tensor& pred, const Tensor& actual,
 }
 
 Tensor gather_rows(ExecContext& ctx, const Tensor& x, std::span<const int64_t> rows) {
-    Tensor out = f32(static_cast<int64_t>(rows.size()), x.cols());
-    if (ctx.failed()) return out;
-    for (size_t i = 0; i < rows.size(); ++i) {
-        UNI_CHECK(rows[i] >= 0 && rows[i] < x.rows());
-        std::memcpy(out.row<float>(static_cast<int64_t>(i)), x.row<float>(rows[i]), x.row_bytes());
-    }
+    Tensor out = f32(ctx, static_cast<int64_t>(rows.size()), x.cols());
+    for (int64_t r : rows) UNI_CHECK(r >= 0 && r < x.rows());
+    ctx.copy_rows(x, rows, out, {}, static_cast<int64_t>(rows.size()));
     return out;
 }
 
@@ -193,13 +193,12 @@ Tensor concat_rows(ExecContext& ctx, std::span<const Tensor> parts) {
     int64_t rows = 0;
     const int64_t cols = parts.empty() ? 0 : parts[0].cols();
     for (const Tensor& p : parts) rows += p.rows();
-    Tensor out = f32(rows, cols);
-    if (ctx.failed()) return out;
+    Tensor out = f32(ctx, rows, cols);
     int64_t r = 0;
     for (const Tensor& p : parts) {
         UNI_CHECK(p.cols() == cols);
-        for (int64_t i = 0; i < p.rows(); ++i)
-            std::memcpy(out.row<float>(r++), p.row<float>(i), p.row_bytes());
+        ctx.copy_rows(p, {}, out.slice_rows(r, r + p.rows()), {}, p.rows());
+        r += p.rows();
     }
     return out;
 }

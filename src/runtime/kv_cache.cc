@@ -9,8 +9,9 @@
 
 namespace unicorn {
 
-KvCache::KvCache(const std::vector<KvLayerSpec>& layout, int32_t max_positions, int32_t max_chunk)
-    : max_positions_(max_positions), max_chunk_(max_chunk) {
+KvCache::KvCache(const std::vector<KvLayerSpec>& layout, int32_t max_positions, int32_t max_chunk,
+                 Backend* memory)
+    : memory_(memory), max_positions_(max_positions), max_chunk_(max_chunk) {
     for (const KvLayerSpec& s : layout) {
         Layer l;
         l.width = s.width;
@@ -27,8 +28,19 @@ KvCache::KvCache(const std::vector<KvLayerSpec>& layout, int32_t max_positions, 
             l.capacity = s.window - 1 + max_chunk;
             l.ring = true;
         }
-        l.k = Tensor::empty(DType::kF32, Shape{l.capacity, l.width});
-        l.v = Tensor::empty(DType::kF32, Shape{l.capacity, l.width});
+        const Shape shape{l.capacity, l.width};
+        if (memory_ != nullptr) {
+            // Allocation failure of a device cache is a fatal setup error here; Session sizes
+            // the context so it fits (an out-of-memory Status would need a factory).
+            auto k = memory_->alloc(DType::kF32, shape), v = memory_->alloc(DType::kF32, shape);
+            UNI_CHECK_MSG(k.ok() && v.ok(), "KV cache allocation failed: {}",
+                          (k.ok() ? v.status() : k.status()).to_string());
+            l.k = std::move(*k);
+            l.v = std::move(*v);
+        } else {
+            l.k = Tensor::empty(DType::kF32, shape);
+            l.v = Tensor::empty(DType::kF32, shape);
+        }
         l.positions.assign(static_cast<size_t>(l.capacity), -1);
         layers_.push_back(std::move(l));
     }
@@ -50,21 +62,32 @@ Result<KvLayerView> KvCache::append(int layer, const Tensor& k, const Tensor& v,
     if (t > max_chunk_)
         return internal_error(
             fmt::format("KV append of {} rows exceeds the chunk limit {}", t, max_chunk_));
+    std::vector<int64_t> slots(static_cast<size_t>(t));
     for (int64_t i = 0; i < t; ++i) {
         const int32_t pos = positions[i];
-        if (pos != l.next_pos)
-            return internal_error(
-                fmt::format("KV layer {}: position {} appended after {}", layer, pos, l.next_pos));
+        if (pos != l.next_pos + i)
+            return internal_error(fmt::format("KV layer {}: position {} appended after {}", layer,
+                                              pos, l.next_pos + i - 1));
         if (pos >= max_positions_)
             return resource_exhausted(fmt::format(
                 "context is full: {} positions (use a larger context size)", max_positions_));
-        const int32_t slot = l.ring ? pos % l.capacity : pos;
-        std::memcpy(l.k.row<float>(slot), k.row<float>(i), l.k.row_bytes());
-        std::memcpy(l.v.row<float>(slot), v.row<float>(i), l.v.row_bytes());
-        l.positions[slot] = pos;
-        l.filled = std::max(l.filled, slot + 1);
-        l.next_pos = pos + 1;
+        slots[static_cast<size_t>(i)] = l.ring ? pos % l.capacity : pos;
     }
+    if (memory_ != nullptr) {
+        UNI_RETURN_IF_ERROR(memory_->copy_rows(k, {}, l.k, slots, t));
+        UNI_RETURN_IF_ERROR(memory_->copy_rows(v, {}, l.v, slots, t));
+    } else {
+        for (int64_t i = 0; i < t; ++i) {
+            std::memcpy(l.k.row<float>(slots[i]), k.row<float>(i), l.k.row_bytes());
+            std::memcpy(l.v.row<float>(slots[i]), v.row<float>(i), l.v.row_bytes());
+        }
+    }
+    for (int64_t i = 0; i < t; ++i) {
+        const auto slot = static_cast<int32_t>(slots[i]);
+        l.positions[slot] = positions[i];
+        l.filled = std::max(l.filled, slot + 1);
+    }
+    l.next_pos += static_cast<int32_t>(t);
     // The sequence length advances with the last layer that stores; layers run in order.
     if (layer == last_owner_) length_ = l.next_pos;
     return view(layer);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "backend/backend.h"
 #include "exec/batch.h"
 #include "models/model.h"
 
@@ -14,8 +15,10 @@ namespace unicorn {
 
 class KvCache final : public KvSequence {
   public:
-    // max_positions: context size; max_chunk: the most tokens one forward() appends.
-    KvCache(const std::vector<KvLayerSpec>& layout, int32_t max_positions, int32_t max_chunk);
+    // max_positions: context size; max_chunk: the most tokens one forward() appends. With a
+    // backend, the rows live in its memory (a GPU's) and are copied by it; else in host memory.
+    KvCache(const std::vector<KvLayerSpec>& layout, int32_t max_positions, int32_t max_chunk,
+            Backend* memory = nullptr);
 
     Result<KvLayerView> append(int layer, const Tensor& k, const Tensor& v,
                                std::span<const int32_t> positions) override;
@@ -38,6 +41,7 @@ class KvCache final : public KvSequence {
         int32_t source = -1;   // >= 0: shares that layer's storage
     };
     std::vector<Layer> layers_;
+    Backend* memory_ = nullptr;
     int last_owner_ = -1;  // the last layer with its own storage: it advances length_
     int32_t max_positions_;
     int32_t max_chunk_;

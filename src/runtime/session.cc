@@ -21,7 +21,8 @@ Session::Session(Model& model, ExecContext& ctx, const SessionOptions& opts)
     : model_(model),
       ctx_(ctx),
       opts_(opts),
-      kv_(model.kv_layout(), pick_context(model, opts), std::max(1, opts.chunk)) {}
+      kv_(model.kv_layout(), pick_context(model, opts), std::max(1, opts.chunk),
+          ctx.primary().is_device() ? &ctx.primary() : nullptr) {}
 
 Result<Tensor> Session::prefill(std::span<const int32_t> tokens, bool all_logits) {
     if (tokens.empty()) return invalid_argument("no tokens to process");
@@ -36,10 +37,11 @@ Result<Tensor> Session::prefill(std::span<const int32_t> tokens, bool all_logits
         UNI_ASSIGN_OR_RETURN(Tensor logits, model_.forward(ctx_, std::span(&c, 1)));
         if (all_logits || e == tokens.size()) parts.push_back(std::move(logits));
     }
-    if (parts.size() == 1) return parts[0];
+    // Logits come back in host memory whatever device computed them (the sampler reads them).
+    if (parts.size() == 1) return ctx_.to_host(parts[0]);
     Tensor out = ops::concat_rows(ctx_, parts);  // [n, vocab]
     if (ctx_.failed()) return ctx_.status();
-    return out;
+    return ctx_.to_host(out);
 }
 
 Result<Tensor> Session::decode(int32_t token) { return prefill(std::span(&token, 1), false); }

@@ -153,7 +153,9 @@ TEST_P(CpuKernelTest, VecPrimitivesOnOddLengths) {
         double dot = 0;
         for (int64_t i = 0; i < n; ++i) dot += static_cast<double>(a[i]) * b[i];
         EXPECT_NEAR(v.dot(a.data(), b.data(), n), dot, 1e-5 * (1 + n));
-        if (n > 0) EXPECT_EQ(v.max(a.data(), n), *std::max_element(a.begin(), a.end()));
+        if (n > 0) {
+            EXPECT_EQ(v.max(a.data(), n), *std::max_element(a.begin(), a.end()));
+        }
         std::vector<float> e = a;
         const float m = n > 0 ? *std::max_element(a.begin(), a.end()) : 0.0f;
         const float s = v.exp_shift_sum(e.data(), m, n);

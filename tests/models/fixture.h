@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -18,8 +19,15 @@
 
 namespace unicorn::testing {
 
+// UNICORN_TEST_DATA in the environment overrides the build's path (the GPU machine runs these
+// binaries from another checkout path, tools/gpu/check.sh).
+inline std::string test_data_dir() {
+    const char* env = std::getenv("UNICORN_TEST_DATA");
+    return env != nullptr && *env != 0 ? env : UNICORN_TEST_DATA;
+}
+
 inline std::string fixture_dir(const std::string& name) {
-    return std::string(UNICORN_TEST_DATA) + "/models/" + name;
+    return test_data_dir() + "/models/" + name;
 }
 
 struct Golden {
@@ -43,13 +51,17 @@ inline Golden load_golden(const std::string& name) {
 // A model with its own backend and context, ready for sessions.
 struct Runner {
     ThreadPool pool{2};
-    std::unique_ptr<Backend> cpu;
+    std::unique_ptr<Backend> cpu, device;
     std::unique_ptr<ExecContext> ctx;
     std::unique_ptr<Model> model;
 
-    explicit Runner(const std::string& path, const LoadOptions& options = {}) {
+    // `device` "cpu" or a GPU backend ("cuda"); the caller checks it exists first.
+    explicit Runner(const std::string& path, const LoadOptions& options = {},
+                    const std::string& device_name = "cpu") {
         cpu = std::move(create_backend("cpu", pool).value());
-        ctx = std::make_unique<ExecContext>(*cpu, *cpu);
+        device =
+            device_name == "cpu" ? nullptr : std::move(create_backend(device_name, pool).value());
+        ctx = std::make_unique<ExecContext>(device ? *device : *cpu, *cpu);
         auto m = load_model(path, options);
         EXPECT_TRUE(m.ok()) << m.status().to_string();
         if (m.ok()) model = std::move(*m);

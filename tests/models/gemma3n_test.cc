@@ -45,7 +45,9 @@ void rewrite_gguf(const std::string& in, const std::string& out,
     for (const auto& info : g->tensors()) {
         auto t = g->tensor_view(info.name);
         ASSERT_TRUE(t.ok());
-        if (tensor(info.name, *t, w)) ASSERT_TRUE(w.add_tensor(info.name, *t).ok());
+        if (tensor(info.name, *t, w)) {
+            ASSERT_TRUE(w.add_tensor(info.name, *t).ok());
+        }
     }
     ASSERT_TRUE(w.write(out).ok());
 }

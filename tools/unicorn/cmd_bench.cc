@@ -156,7 +156,7 @@ Runner add_bench(CLI::App& app) {
     app.add_option("-r,--repetitions", o->reps, "Repetitions of each test (after one warm-up)");
     app.add_option("-t,--threads", o->threads, "CPU threads (default: one per physical core)");
     app.add_option("-o,--output", o->output, "Output format")->check(CLI::IsMember({"md", "json"}));
-    app.add_option("--device", o->device, "Device: auto or cpu");
+    app.add_option("--device", o->device, "Device: auto (the CPU for now), cpu, cuda[:N]");
     app.add_flag("--profile", o->profile, "Print time per op (all repetitions) to stderr");
     return [o] { return run(*o); };
 }

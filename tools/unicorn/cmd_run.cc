@@ -138,7 +138,7 @@ Runner add_run(CLI::App& app) {
     app.add_flag("--chat", o->chat, "Wrap the prompt as a user turn in the model's chat template");
     app.add_option("--system", o->system, "System prompt (with --chat)");
     app.add_option("--stop", o->stop, "Stop when this text appears (repeatable)");
-    app.add_option("--device", o->device, "Device: auto or cpu");
+    app.add_option("--device", o->device, "Device: auto (the CPU for now), cpu, cuda[:N]");
     app.add_flag("--no-stats", o->quiet_stats, "Do not print the stats line");
     add_sampling_flags(app, o->sampling, o->seed);
     return [o] { return run(*o); };

@@ -1,6 +1,5 @@
 // CUDA kernels, callable from C++ on device pointers (no CUDA types in this header). Every
-// function checks its launch and returns the error as Status. Shapes in PyTorch order; rows
-// of x/y/out are contiguous F32 with the given strides in elements.
+// function checks its launch and returns the error as Status. Shapes in PyTorch order.
 #pragma once
 
 #include <cstddef>
@@ -25,14 +24,59 @@ Status matvec_rows(DType type, const void* w, int64_t n, int64_t k, size_t w_str
                    int64_t t, size_t x_stride, float* y, size_t y_stride, int rows_per_warp,
                    void* stream = nullptr);
 
-// out = x / sqrt(mean(x²) + eps) ⊙ w per row (w may be null: no weight).
-Status rms_norm(const float* x, const float* w, float* out, int64_t rows, int64_t cols, float eps,
-                void* stream = nullptr);
+// A row-strided F32 matrix in device memory: `rows` rows of `cols` floats, row r at
+// data + r·stride (stride in elements, ≥ cols).
+struct View {
+    float* data = nullptr;
+    int64_t rows = 0, cols = 0, stride = 0;
+};
+struct ConstView {
+    const float* data = nullptr;
+    int64_t rows = 0, cols = 0, stride = 0;
+};
 
-// Elementwise over n contiguous elements.
-Status add(const float* a, const float* b, float* out, int64_t n, void* stream = nullptr);
-Status gelu_tanh_mul(const float* g, const float* u, float* out, int64_t n, void* stream = nullptr);
-Status silu_mul(const float* g, const float* u, float* out, int64_t n, void* stream = nullptr);
-Status softcap(const float* x, float cap, float* out, int64_t n, void* stream = nullptr);
+// out = x / sqrt(mean(x²) + eps) ⊙ w per row (w may be null: no weight). Semantics of every
+// op below: ops/ref (the scalar reference), shapes validated by the caller.
+Status rms_norm(ConstView x, const float* w, View out, float eps, void* stream = nullptr);
+
+// Elementwise, per row over equally shaped views.
+Status add(ConstView a, ConstView b, View out, void* stream = nullptr);
+Status gelu_tanh_mul(ConstView g, ConstView u, View out, void* stream = nullptr);
+Status silu_mul(ConstView g, ConstView u, View out, void* stream = nullptr);
+Status softcap(ConstView x, float cap, View out, void* stream = nullptr);
+// b has a's shape or one row (broadcast over a's rows).
+Status mul(ConstView a, ConstView b, View out, void* stream = nullptr);
+Status scale(ConstView x, float s, View out, void* stream = nullptr);
+
+// Gemma 3n (ops/sparsity.h, ops/altup.h).
+Status gaussian_topk(ConstView x, float z, View out, void* stream = nullptr);
+Status match_magnitude(ConstView x, ConstView target, float floor, View out,
+                       void* stream = nullptr);
+Status altup_predict(ConstView streams, ConstView coefs, int n_streams, View out,
+                     void* stream = nullptr);
+Status altup_correct(ConstView pred, ConstView actual, ConstView coefs, int n_streams, View out,
+                     void* stream = nullptr);
+
+// RoPE in place on x [T, n_heads·head_dim]; positions [T] and inv_freq [rot_dim/2] in device
+// memory; neox: pairs (i, i + rot_dim/2), else (2i, 2i+1) (ops/rope.h).
+Status rope(View x, const int32_t* positions, int n_heads, int head_dim, int rot_dim, bool neox,
+            const float* inv_freq, void* stream = nullptr);
+
+// Causal GQA attention (ops/attention.h): q [T, H·Dh] at q_pos [T], k/v [S, Hkv·Dh] at
+// k_pos [S] (any order), positions in device memory; out [T, H·Dh].
+Status attention(ConstView q, const int32_t* q_pos, ConstView k, ConstView v,
+                 const int32_t* k_pos, int n_heads, int n_kv_heads, int head_dim, float scale,
+                 int window, float softcap, View out, void* stream = nullptr);
+
+// out[i] = dequantized table row ids[i] · scale; table rows of any matvec type, row_bytes
+// apart; ids in device memory.
+Status embedding(DType type, const void* table, size_t row_bytes, const int32_t* ids,
+                 float scale, View out, void* stream = nullptr);
+
+// dst row dst_rows[i] = src row src_rows[i] for i < n (row_bytes each; either index array may
+// be null: identity). Index arrays in device memory.
+Status copy_rows(const void* src, size_t src_stride, void* dst, size_t dst_stride,
+                 size_t row_bytes, const int64_t* src_rows, const int64_t* dst_rows, int64_t n,
+                 void* stream = nullptr);
 
 }  // namespace unicorn::cuda
