@@ -56,7 +56,8 @@ Result<std::unique_ptr<Backend>> CudaBackend::create(int device) {
     UNI_RETURN_IF_ERROR(cuda_status(cudaSetDevice(device), "cudaSetDevice"));
     std::unique_ptr<CudaBackend> b(new CudaBackend(device));
     b->pool_ = std::make_shared<Pool>();
-    b->scratch_.resize(4);
+    b->scratch_.resize(kStageSlots);
+    b->staged_.resize(kStageSlots);
     return std::unique_ptr<Backend>(std::move(b));
 }
 
@@ -112,10 +113,16 @@ Result<Tensor> CudaBackend::alloc(DType dtype, Shape shape) {
 
 Result<const void*> CudaBackend::stage(const void* host, size_t bytes, int slot) {
     DeviceBuffer& b = scratch_[static_cast<size_t>(slot)];
+    std::vector<uint8_t>& last = staged_[static_cast<size_t>(slot)];
+    // Every layer passes the same positions: an unchanged array is not uploaded again (each
+    // upload from pageable memory waits for the stream, which would serialize every op).
+    if (b.data() != nullptr && last.size() == bytes && std::memcmp(last.data(), host, bytes) == 0)
+        return static_cast<const void*>(b.data());
     if (b.bytes() < bytes) {
         UNI_ASSIGN_OR_RETURN(b, DeviceBuffer::alloc(std::bit_ceil(std::max<size_t>(bytes, 256))));
     }
     if (bytes > 0) UNI_RETURN_IF_ERROR(b.upload(host, bytes));
+    last.assign(static_cast<const uint8_t*>(host), static_cast<const uint8_t*>(host) + bytes);
     return static_cast<const void*>(b.data());
 }
 
@@ -146,11 +153,11 @@ Status CudaBackend::copy_rows(const Tensor& src, std::span<const int64_t> src_ro
     const int64_t* s = nullptr;
     const int64_t* d = nullptr;
     if (!src_rows.empty()) {
-        UNI_ASSIGN_OR_RETURN(const void* p, stage(src_rows.data(), src_rows.size_bytes(), 0));
+        UNI_ASSIGN_OR_RETURN(const void* p, stage(src_rows.data(), src_rows.size_bytes(), 2));
         s = static_cast<const int64_t*>(p);
     }
     if (!dst_rows.empty()) {
-        UNI_ASSIGN_OR_RETURN(const void* p, stage(dst_rows.data(), dst_rows.size_bytes(), 1));
+        UNI_ASSIGN_OR_RETURN(const void* p, stage(dst_rows.data(), dst_rows.size_bytes(), 3));
         d = static_cast<const int64_t*>(p);
     }
     return cuda::copy_rows(src.data(), src.row_stride(), dst.data(), dst.row_stride(),
@@ -181,7 +188,7 @@ Status CudaBackend::embedding(const Tensor& table, std::span<const int32_t> ids,
     }
     if (on_device && matvec_supports(table.dtype())) {
         UNI_ASSIGN_OR_RETURN(Tensor t, device_copy(table));
-        UNI_ASSIGN_OR_RETURN(const void* d_ids, stage(ids.data(), ids.size_bytes(), 0));
+        UNI_ASSIGN_OR_RETURN(const void* d_ids, stage(ids.data(), ids.size_bytes(), 4));
         return cuda::embedding(t.dtype(), t.data(), t.row_stride(),
                                static_cast<const int32_t*>(d_ids), p.scale, view(out));
     }

@@ -67,8 +67,10 @@ class CudaBackend final : public Backend {
     // The device copy of a tensor: itself when already on the device, else the cached upload of
     // the host tensor (contiguous rows), uploading it the first time.
     Result<Tensor> device_copy(const Tensor& t);
-    // Small host arrays (positions, ids, row lists) copied into a device scratch buffer that
-    // stays valid until the next stage() call (ops run in stream order, so reuse is safe).
+    // Small host arrays copied into a device scratch buffer that stays valid until the next
+    // stage() call on the slot (ops run in stream order, so reuse is safe). Slots: 0 query
+    // positions, 1 key positions, 2/3 copy_rows source/destination rows, 4 token ids.
+    static constexpr int kStageSlots = 5;
     Result<const void*> stage(const void* host, size_t bytes, int slot);
 
     struct Pool;  // caching allocator for activations
@@ -83,7 +85,8 @@ class CudaBackend final : public Backend {
     };
     std::map<WeightKey, std::shared_ptr<DeviceBuffer>> weights_;
     size_t weight_bytes_ = 0;
-    std::vector<DeviceBuffer> scratch_;  // one per stage slot
+    std::vector<DeviceBuffer> scratch_;         // one per stage slot
+    std::vector<std::vector<uint8_t>> staged_;  // what each slot holds now
     std::mutex mu_;
 };
 
