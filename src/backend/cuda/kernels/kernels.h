@@ -64,19 +64,19 @@ Status rope(View x, const int32_t* positions, int n_heads, int head_dim, int rot
 
 // Causal GQA attention (ops/attention.h): q [T, H·Dh] at q_pos [T], k/v [S, Hkv·Dh] at
 // k_pos [S] (any order), positions in device memory; out [T, H·Dh].
-Status attention(ConstView q, const int32_t* q_pos, ConstView k, ConstView v,
-                 const int32_t* k_pos, int n_heads, int n_kv_heads, int head_dim, float scale,
-                 int window, float softcap, View out, void* stream = nullptr);
+Status attention(ConstView q, const int32_t* q_pos, ConstView k, ConstView v, const int32_t* k_pos,
+                 int n_heads, int n_kv_heads, int head_dim, float scale, int window, float softcap,
+                 View out, void* stream = nullptr);
 
 // out[i] = dequantized table row ids[i] · scale; table rows of any matvec type, row_bytes
 // apart; ids in device memory.
-Status embedding(DType type, const void* table, size_t row_bytes, const int32_t* ids,
-                 float scale, View out, void* stream = nullptr);
+Status embedding(DType type, const void* table, size_t row_bytes, const int32_t* ids, float scale,
+                 View out, void* stream = nullptr);
 
 // dst row dst_rows[i] = src row src_rows[i] for i < n (row_bytes each; either index array may
 // be null: identity). Index arrays in device memory.
-Status copy_rows(const void* src, size_t src_stride, void* dst, size_t dst_stride,
-                 size_t row_bytes, const int64_t* src_rows, const int64_t* dst_rows, int64_t n,
+Status copy_rows(const void* src, size_t src_stride, void* dst, size_t dst_stride, size_t row_bytes,
+                 const int64_t* src_rows, const int64_t* dst_rows, int64_t n,
                  void* stream = nullptr);
 
 }  // namespace unicorn::cuda
