@@ -35,19 +35,7 @@ namespace {
 NameTable gemma3_names(const std::string& prefix) {
     return {prefix,
             {{"token_embd.weight", "embed_tokens.weight"}, {"output_norm.weight", "norm.weight"}},
-            {{"attn_norm.weight", "input_layernorm.weight"},
-             {"attn_q.weight", "self_attn.q_proj.weight"},
-             {"attn_k.weight", "self_attn.k_proj.weight"},
-             {"attn_v.weight", "self_attn.v_proj.weight"},
-             {"attn_output.weight", "self_attn.o_proj.weight"},
-             {"attn_q_norm.weight", "self_attn.q_norm.weight"},
-             {"attn_k_norm.weight", "self_attn.k_norm.weight"},
-             {"post_attention_norm.weight", "post_attention_layernorm.weight"},
-             {"ffn_norm.weight", "pre_feedforward_layernorm.weight"},
-             {"ffn_gate.weight", "mlp.gate_proj.weight"},
-             {"ffn_up.weight", "mlp.up_proj.weight"},
-             {"ffn_down.weight", "mlp.down_proj.weight"},
-             {"post_ffw_norm.weight", "post_feedforward_layernorm.weight"}}};
+            gemma_layer_names()};
 }
 
 // Text weights sit under model. (Gemma3ForCausalLM), model.language_model. (transformers 5
@@ -97,17 +85,7 @@ Result<Gemma3Config> parse_gguf(const ModelFiles& f) {
         UNI_ASSIGN_OR_RETURN(auto factor, f.gguf_float("gemma3.rope.scaling.factor"));
         c.global_linear_factor = factor.value_or(1.0);
     }
-    UNI_ASSIGN_OR_RETURN(auto pattern,
-                         f.gguf_bool_array("gemma3.attention.sliding_window_pattern"));
-    if (pattern) {
-        if (static_cast<int64_t>(pattern->size()) != c.n_layers)
-            return corrupt(
-                fmt::format("gemma3.attention.sliding_window_pattern has {} entries for {} layers",
-                            pattern->size(), c.n_layers));
-        c.sliding = *pattern;
-    } else {
-        for (int64_t l = 0; l < c.n_layers; ++l) c.sliding.push_back((l + 1) % 6 != 0);
-    }
+    UNI_ASSIGN_OR_RETURN(c.sliding, gguf_sliding_layers(f, "gemma3", c.n_layers, 6));
     UNI_ASSIGN_OR_RETURN(Tensor emb, f.tensor("token_embd.weight"));
     c.vocab = emb.shape().rank() == 2 ? emb.shape()[0] : 0;
     return c;
@@ -116,38 +94,19 @@ Result<Gemma3Config> parse_gguf(const ModelFiles& f) {
 Result<Gemma3Config> parse_hf(const ModelFiles& f) {
     const io::HfConfig& h = f.hf();
     Gemma3Config c;
-    UNI_ASSIGN_OR_RETURN(c.d_model, h.get_int("hidden_size"));
-    UNI_ASSIGN_OR_RETURN(c.n_layers, h.get_int("num_hidden_layers"));
-    UNI_ASSIGN_OR_RETURN(c.n_heads, h.get_int("num_attention_heads"));
+    UNI_ASSIGN_OR_RETURN(static_cast<DecoderKeys&>(c), read_hf_decoder_keys(h, c));
     UNI_ASSIGN_OR_RETURN(c.d_ff, h.get_int("intermediate_size"));
     UNI_ASSIGN_OR_RETURN(c.vocab, h.get_int("vocab_size"));
-    UNI_ASSIGN_OR_RETURN(c.n_kv_heads, h.get_int_or("num_key_value_heads", c.n_heads));
-    UNI_ASSIGN_OR_RETURN(c.head_dim, h.get_int_or("head_dim", 256));
-    UNI_ASSIGN_OR_RETURN(double eps, h.get_double_or("rms_norm_eps", 1e-6));
-    c.rms_eps = static_cast<float>(eps);
     UNI_ASSIGN_OR_RETURN(double qpas,
                          h.get_double_or("query_pre_attn_scalar", static_cast<double>(c.head_dim)));
     if (!(qpas > 0)) return corrupt("config.json: query_pre_attn_scalar must be positive");
     c.attn_scale = static_cast<float>(1.0 / std::sqrt(qpas));
     UNI_ASSIGN_OR_RETURN(int64_t window, h.get_int_or("sliding_window", 512));
     c.window = static_cast<int32_t>(window);
-    UNI_ASSIGN_OR_RETURN(c.context, h.get_int_or("max_position_embeddings", 0));
     // null or absent → no soft-cap
     UNI_ASSIGN_OR_RETURN(double final_cap, h.get_double_or("final_logit_softcapping", 0.0));
     c.final_softcap = static_cast<float>(final_cap);
-    auto bos = h.get_int_list("bos_token_id");
-    c.bos = bos.ok() && bos->size() == 1 ? static_cast<int32_t>((*bos)[0]) : 2;
-    if (h.has("layer_types")) {
-        UNI_ASSIGN_OR_RETURN(std::vector<std::string> types, h.get_string_list("layer_types"));
-        if (static_cast<int64_t>(types.size()) != c.n_layers)
-            return corrupt(fmt::format("config.json: layer_types has {} entries for {} layers",
-                                       types.size(), c.n_layers));
-        for (const auto& t : types) c.sliding.push_back(t == "sliding_attention");
-    } else {
-        UNI_ASSIGN_OR_RETURN(int64_t period, h.get_int_or("sliding_window_pattern", 6));
-        for (int64_t l = 0; l < c.n_layers; ++l)
-            c.sliding.push_back(period <= 0 || (l + 1) % period != 0);
-    }
+    UNI_ASSIGN_OR_RETURN(c.sliding, hf_sliding_layers(h, c.n_layers, 6));
     UNI_ASSIGN_OR_RETURN(io::RopeParams global, h.rope_params("full_attention"));
     c.rope_base = global.theta;
     if (global.type == "linear")

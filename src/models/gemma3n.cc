@@ -40,36 +40,27 @@ namespace unicorn {
 namespace {
 
 NameTable gemma3n_names(const std::string& prefix) {
-    return {prefix,
-            {{"token_embd.weight", "embed_tokens.weight"},
-             {"per_layer_token_embd.weight", "embed_tokens_per_layer.weight"},
-             {"per_layer_model_proj.weight", "per_layer_model_projection.weight"},
-             {"per_layer_proj_norm.weight", "per_layer_projection_norm.weight"},
-             {"output_norm.weight", "norm.weight"}},
-            {{"attn_norm.weight", "input_layernorm.weight"},
-             {"attn_q.weight", "self_attn.q_proj.weight"},
-             {"attn_k.weight", "self_attn.k_proj.weight"},
-             {"attn_v.weight", "self_attn.v_proj.weight"},
-             {"attn_output.weight", "self_attn.o_proj.weight"},
-             {"attn_q_norm.weight", "self_attn.q_norm.weight"},
-             {"attn_k_norm.weight", "self_attn.k_norm.weight"},
-             {"post_attention_norm.weight", "post_attention_layernorm.weight"},
-             {"ffn_norm.weight", "pre_feedforward_layernorm.weight"},
-             {"ffn_gate.weight", "mlp.gate_proj.weight"},
-             {"ffn_up.weight", "mlp.up_proj.weight"},
-             {"ffn_down.weight", "mlp.down_proj.weight"},
-             {"post_ffw_norm.weight", "post_feedforward_layernorm.weight"},
-             {"inp_gate.weight", "per_layer_input_gate.weight"},
-             {"proj.weight", "per_layer_projection.weight"},
-             {"post_norm.weight", "post_per_layer_input_norm.weight"},
-             {"altup_correct_coef.weight", "altup.correction_coefs.weight"},
-             {"altup_correct_scale.weight", "altup.correct_output_scale"},
-             {"altup_predict_coef.weight", "altup.prediction_coefs.weight"},
-             {"altup_router.weight", "altup.modality_router.weight"},
-             {"altup_router_norm.weight", "altup.router_norm.weight"},
-             {"laurel_l.weight", "laurel.linear_left.weight"},
-             {"laurel_r.weight", "laurel.linear_right.weight"},
-             {"laurel_post_norm.weight", "laurel.post_laurel_norm.weight"}}};
+    NameTable t{prefix,
+                {{"token_embd.weight", "embed_tokens.weight"},
+                 {"per_layer_token_embd.weight", "embed_tokens_per_layer.weight"},
+                 {"per_layer_model_proj.weight", "per_layer_model_projection.weight"},
+                 {"per_layer_proj_norm.weight", "per_layer_projection_norm.weight"},
+                 {"output_norm.weight", "norm.weight"}},
+                gemma_layer_names()};
+    const std::pair<const char*, const char*> extra[] = {
+        {"inp_gate.weight", "per_layer_input_gate.weight"},
+        {"proj.weight", "per_layer_projection.weight"},
+        {"post_norm.weight", "post_per_layer_input_norm.weight"},
+        {"altup_correct_coef.weight", "altup.correction_coefs.weight"},
+        {"altup_correct_scale.weight", "altup.correct_output_scale"},
+        {"altup_predict_coef.weight", "altup.prediction_coefs.weight"},
+        {"altup_router.weight", "altup.modality_router.weight"},
+        {"altup_router_norm.weight", "altup.router_norm.weight"},
+        {"laurel_l.weight", "laurel.linear_left.weight"},
+        {"laurel_r.weight", "laurel.linear_right.weight"},
+        {"laurel_post_norm.weight", "laurel.post_laurel_norm.weight"}};
+    for (const auto& [g, h] : extra) t.per_layer.emplace_back(g, h);
+    return t;
 }
 
 // Gemma3nForConditionalGeneration keeps the text model under model.language_model.;
@@ -161,17 +152,7 @@ Result<Gemma3nConfig> parse_gguf(const ModelFiles& f) {
         return unsupported("gemma3n.altup.active_idx other than 0 is not supported");
     UNI_ASSIGN_OR_RETURN(auto clip, f.gguf_float(key("altup.coef_clip")));
     c.coef_clip = static_cast<float>(clip.value_or(120.0));
-    UNI_ASSIGN_OR_RETURN(auto pattern, f.gguf_bool_array(key("attention.sliding_window_pattern")));
-    if (pattern) {
-        if (static_cast<int64_t>(pattern->size()) != c.n_layers)
-            return corrupt(
-                fmt::format("gemma3n.attention.sliding_window_pattern has {} entries "
-                            "for {} layers",
-                            pattern->size(), c.n_layers));
-        c.sliding = *pattern;
-    } else {
-        for (int64_t l = 0; l < c.n_layers; ++l) c.sliding.push_back((l + 1) % 5 != 0);
-    }
+    UNI_ASSIGN_OR_RETURN(c.sliding, gguf_sliding_layers(f, "gemma3n", c.n_layers, 5));
     UNI_ASSIGN_OR_RETURN(auto scales, f.gguf_numbers(key("activation_sparsity_scale")));
     for (int64_t l = 0; l < c.n_layers; ++l) {
         // llama.cpp's converter writes −inf for dense layers (pitfall 8); absent: E2B/E4B's
@@ -199,13 +180,9 @@ Result<Gemma3nConfig> parse_gguf(const ModelFiles& f) {
 Result<Gemma3nConfig> parse_hf(const ModelFiles& f) {
     const io::HfConfig& h = f.hf();
     Gemma3nConfig c;
-    UNI_ASSIGN_OR_RETURN(c.d_model, h.get_int("hidden_size"));
-    UNI_ASSIGN_OR_RETURN(c.n_layers, h.get_int("num_hidden_layers"));
-    UNI_ASSIGN_OR_RETURN(c.n_heads, h.get_int("num_attention_heads"));
+    UNI_ASSIGN_OR_RETURN(static_cast<DecoderKeys&>(c), read_hf_decoder_keys(h, c));
     UNI_ASSIGN_OR_RETURN(c.vocab, h.get_int("vocab_size"));
     UNI_ASSIGN_OR_RETURN(c.ple_vocab, h.get_int_or("vocab_size_per_layer_input", c.vocab));
-    UNI_ASSIGN_OR_RETURN(c.n_kv_heads, h.get_int_or("num_key_value_heads", c.n_heads));
-    UNI_ASSIGN_OR_RETURN(c.head_dim, h.get_int_or("head_dim", 256));
     UNI_ASSIGN_OR_RETURN(c.ple_dim, h.get_int_or("hidden_size_per_layer_input", 256));
     UNI_ASSIGN_OR_RETURN(c.n_altup, h.get_int_or("altup_num_inputs", 4));
     UNI_ASSIGN_OR_RETURN(c.laurel_rank, h.get_int_or("laurel_rank", 64));
@@ -215,15 +192,10 @@ Result<Gemma3nConfig> parse_hf(const ModelFiles& f) {
     c.coef_clip = static_cast<float>(clip);
     UNI_ASSIGN_OR_RETURN(c.correct_scale, h.get_bool_or("altup_correct_scale", true));
     UNI_ASSIGN_OR_RETURN(c.n_kv_shared, h.get_int_or("num_kv_shared_layers", 0));
-    UNI_ASSIGN_OR_RETURN(double eps, h.get_double_or("rms_norm_eps", 1e-6));
-    c.rms_eps = static_cast<float>(eps);
     UNI_ASSIGN_OR_RETURN(int64_t window, h.get_int_or("sliding_window", 512));
     c.window = static_cast<int32_t>(window);
-    UNI_ASSIGN_OR_RETURN(c.context, h.get_int_or("max_position_embeddings", 0));
     UNI_ASSIGN_OR_RETURN(double cap, h.get_double_or("final_logit_softcapping", 0.0));
     c.final_softcap = static_cast<float>(cap);
-    auto bos = h.get_int_list("bos_token_id");
-    c.bos = bos.ok() && bos->size() == 1 ? static_cast<int32_t>((*bos)[0]) : 2;
     // intermediate_size: one width, or one per layer (configs written by save_pretrained and
     // MatFormer slices).
     auto ffn = h.get_int_list("intermediate_size");
@@ -253,15 +225,7 @@ Result<Gemma3nConfig> parse_hf(const ModelFiles& f) {
             return corrupt(fmt::format("config.json: activation sparsity {} is outside [0, 1)", p));
         c.sparsity_z.push_back(p > 0 ? normal_icdf(p) : 0.0f);
     }
-    if (h.has("layer_types")) {
-        UNI_ASSIGN_OR_RETURN(std::vector<std::string> types, h.get_string_list("layer_types"));
-        if (static_cast<int64_t>(types.size()) != c.n_layers)
-            return corrupt(fmt::format("config.json: layer_types has {} entries for {} layers",
-                                       types.size(), c.n_layers));
-        for (const auto& t : types) c.sliding.push_back(t == "sliding_attention");
-    } else {
-        for (int64_t l = 0; l < c.n_layers; ++l) c.sliding.push_back((l + 1) % 5 != 0);
-    }
+    UNI_ASSIGN_OR_RETURN(c.sliding, hf_sliding_layers(h, c.n_layers, 5));
     UNI_ASSIGN_OR_RETURN(io::RopeParams global, h.rope_params("full_attention"));
     if (global.type != "default")
         return unsupported("config.json: RoPE type '" + global.type +

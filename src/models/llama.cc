@@ -66,20 +66,12 @@ Result<LlamaConfig> parse_gguf(const ModelFiles& f) {
 Result<LlamaConfig> parse_hf(const ModelFiles& f) {
     const io::HfConfig& h = f.hf();
     LlamaConfig c;
-    UNI_ASSIGN_OR_RETURN(c.d_model, h.get_int("hidden_size"));
-    UNI_ASSIGN_OR_RETURN(c.n_layers, h.get_int("num_hidden_layers"));
-    UNI_ASSIGN_OR_RETURN(c.n_heads, h.get_int("num_attention_heads"));
+    c.head_dim = 0;     // default: hidden_size / heads
+    c.rms_eps = 1e-6f;  // transformers' LlamaConfig default (GGUF files carry theirs)
+    UNI_ASSIGN_OR_RETURN(static_cast<DecoderKeys&>(c), read_hf_decoder_keys(h, c));
     UNI_ASSIGN_OR_RETURN(c.d_ff, h.get_int("intermediate_size"));
     UNI_ASSIGN_OR_RETURN(c.vocab, h.get_int("vocab_size"));
-    if (c.n_heads <= 0) return corrupt("config.json: num_attention_heads must be positive");
-    UNI_ASSIGN_OR_RETURN(c.n_kv_heads, h.get_int_or("num_key_value_heads", c.n_heads));
-    UNI_ASSIGN_OR_RETURN(c.head_dim, h.get_int_or("head_dim", c.d_model / c.n_heads));
     c.rot_dim = c.head_dim;
-    UNI_ASSIGN_OR_RETURN(double eps, h.get_double_or("rms_norm_eps", 1e-6));
-    c.rms_eps = static_cast<float>(eps);
-    UNI_ASSIGN_OR_RETURN(c.context, h.get_int_or("max_position_embeddings", 0));
-    auto bos = h.get_int_list("bos_token_id");  // absent, null or a list: no single BOS
-    c.bos = bos.ok() && bos->size() == 1 ? static_cast<int32_t>((*bos)[0]) : -1;
     UNI_ASSIGN_OR_RETURN(io::RopeParams rope, h.rope_params(""));
     c.rope_base = rope.theta;
     if (rope.type == "llama3") {

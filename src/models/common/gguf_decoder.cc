@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "io/gguf_writer.h"
+#include "io/hf_config.h"
 
 namespace unicorn {
 
@@ -63,6 +64,55 @@ Result<DecoderKeys> read_decoder_keys(const ModelFiles& f, const DecoderKeys& de
     UNI_ASSIGN_OR_RETURN(auto bos, f.gguf_int("tokenizer.ggml.bos_token_id"));
     k.bos = static_cast<int32_t>(bos.value_or(defaults.bos));
     return k;
+}
+
+Result<DecoderKeys> read_hf_decoder_keys(const io::HfConfig& h, const DecoderKeys& defaults) {
+    DecoderKeys k = defaults;
+    UNI_ASSIGN_OR_RETURN(k.d_model, h.get_int("hidden_size"));
+    UNI_ASSIGN_OR_RETURN(k.n_layers, h.get_int("num_hidden_layers"));
+    UNI_ASSIGN_OR_RETURN(k.n_heads, h.get_int("num_attention_heads"));
+    if (k.n_heads <= 0) return corrupt("config.json: num_attention_heads must be positive");
+    UNI_ASSIGN_OR_RETURN(k.n_kv_heads, h.get_int_or("num_key_value_heads", k.n_heads));
+    UNI_ASSIGN_OR_RETURN(k.head_dim,
+                         h.get_int_or("head_dim", defaults.head_dim > 0 ? defaults.head_dim
+                                                                        : k.d_model / k.n_heads));
+    UNI_ASSIGN_OR_RETURN(double eps, h.get_double_or("rms_norm_eps", defaults.rms_eps));
+    k.rms_eps = static_cast<float>(eps);
+    UNI_ASSIGN_OR_RETURN(k.context, h.get_int_or("max_position_embeddings", 0));
+    auto bos = h.get_int_list("bos_token_id");  // absent, null or a list: no single BOS
+    if (bos.ok() && bos->size() == 1) k.bos = static_cast<int32_t>((*bos)[0]);
+    return k;
+}
+
+Result<std::vector<bool>> hf_sliding_layers(const io::HfConfig& h, int64_t n_layers,
+                                            int64_t default_period) {
+    std::vector<bool> sliding;
+    if (h.has("layer_types")) {
+        UNI_ASSIGN_OR_RETURN(std::vector<std::string> types, h.get_string_list("layer_types"));
+        if (static_cast<int64_t>(types.size()) != n_layers)
+            return corrupt(fmt::format("config.json: layer_types has {} entries for {} layers",
+                                       types.size(), n_layers));
+        for (const auto& t : types) sliding.push_back(t == "sliding_attention");
+        return sliding;
+    }
+    UNI_ASSIGN_OR_RETURN(int64_t period, h.get_int_or("sliding_window_pattern", default_period));
+    for (int64_t l = 0; l < n_layers; ++l) sliding.push_back(period <= 0 || (l + 1) % period != 0);
+    return sliding;
+}
+
+Result<std::vector<bool>> gguf_sliding_layers(const ModelFiles& f, const std::string& arch,
+                                              int64_t n_layers, int64_t default_period) {
+    const std::string key = arch + ".attention.sliding_window_pattern";
+    UNI_ASSIGN_OR_RETURN(auto pattern, f.gguf_bool_array(key));
+    if (pattern) {
+        if (static_cast<int64_t>(pattern->size()) != n_layers)
+            return corrupt(
+                fmt::format("{} has {} entries for {} layers", key, pattern->size(), n_layers));
+        return *pattern;
+    }
+    std::vector<bool> sliding;
+    for (int64_t l = 0; l < n_layers; ++l) sliding.push_back((l + 1) % default_period != 0);
+    return sliding;
 }
 
 Status export_tensors(const ModelFiles& f, const NameTable& names, int64_t n_layers,

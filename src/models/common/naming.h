@@ -21,6 +21,10 @@ struct NameTable {
 // map to themselves (and then fail to load with a clear "not found").
 std::string hf_tensor_name(const NameTable& table, const std::string& gguf_name);
 
+// The per-layer tensors every Gemma decoder has (Gemma 3 and Gemma 3n): sandwich norms,
+// attention with per-head Q/K norms, gated MLP. GGUF suffix → HF suffix.
+std::vector<std::pair<std::string, std::string>> gemma_layer_names();
+
 inline std::string blk(int layer, const char* suffix) {
     return "blk." + std::to_string(layer) + "." + suffix;
 }
