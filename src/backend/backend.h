@@ -13,6 +13,11 @@
 
 namespace unicorn {
 
+// dst row dst_rows[i] = src row src_rows[i] in host memory (empty spans: 0, 1, …); the CPU's
+// copy_rows, and the host KV cache's.
+void host_copy_rows(const Tensor& src, std::span<const int64_t> src_rows, const Tensor& dst,
+                    std::span<const int64_t> dst_rows, int64_t n);
+
 class Backend {
   public:
     virtual ~Backend() = default;

@@ -294,26 +294,23 @@ class Gemma3n final : public Model {
 };
 
 // HF stores A−1 matrices; GGUF one [A−1, D, D] stack. Views of D rows each.
-Result<std::vector<Tensor>> load_stack(const ModelFiles& f, const NameTable& names,
-                                       const std::string& gguf_name, const char* hf_stem, int64_t n,
-                                       int64_t d, ModelInfo& info) {
+// HF stores A−1 matrices; GGUF one [A−1, D, D] stack. Views of D rows each.
+Result<std::vector<Tensor>> load_stack(WeightLoader& load, const ModelFiles& f,
+                                       const NameTable& names, const std::string& gguf_name,
+                                       const char* hf_stem, int64_t n, int64_t d) {
     std::vector<Tensor> out;
     if (n == 0) return out;
     if (f.is_gguf()) {
-        UNI_ASSIGN_OR_RETURN(Tensor t, f.tensor(gguf_name, Shape{n, d, d}));
+        UNI_ASSIGN_OR_RETURN(Tensor t, load.weight(gguf_name, Shape{n, d, d}));
         for (int64_t a = 0; a < n; ++a)
             out.push_back(t.reshape(Shape{n * d, d}).slice_rows(a * d, (a + 1) * d));
-    } else {
-        for (int64_t a = 0; a < n; ++a) {
-            const std::string name = fmt::format("{}{}.{}.weight", names.hf_prefix, hf_stem, a);
-            UNI_ASSIGN_OR_RETURN(Tensor t, f.tensor(name, Shape{d, d}));
-            out.push_back(t);
-        }
+        return out;
     }
-    for (const Tensor& t : out) {
-        info.weight_bytes += t.nbytes();
-        info.n_params += t.numel();
-        info.tensor_types[dtype_name(t.dtype())]++;
+    for (int64_t a = 0; a < n; ++a) {
+        const std::string name = fmt::format("{}{}.{}.weight", names.hf_prefix, hf_stem, a);
+        UNI_ASSIGN_OR_RETURN(Tensor t, f.tensor(name, Shape{d, d}));
+        load.count(t);
+        out.push_back(t);
     }
     return out;
 }
@@ -346,12 +343,12 @@ Status Gemma3n::load_layer(WeightLoader& load, int l, int src_l, int64_t ffn, La
     w->mlp = {gate.slice_rows(0, ffn), up.slice_rows(0, ffn), down.slice_cols(0, ffn)};
     UNI_ASSIGN_OR_RETURN(w->router_norm, norm("altup_router_norm.weight", d));
     UNI_ASSIGN_OR_RETURN(w->router, mat("altup_router.weight", Shape{a, d}));
-    UNI_ASSIGN_OR_RETURN(Tensor pc, norm("altup_predict_coef.weight", a * a * a));
-    w->predict_coefs = pc.reshape(Shape{a * a, a});
-    UNI_ASSIGN_OR_RETURN(Tensor cc, norm("altup_correct_coef.weight", a * a));
-    w->correct_coefs = cc.reshape(Shape{a, a});
-    UNI_ASSIGN_OR_RETURN(Tensor cs, norm("altup_correct_scale.weight", d));
-    w->correct_scale = cs.reshape(Shape{1, d});
+    UNI_ASSIGN_OR_RETURN(w->predict_coefs,
+                         load.f32(blk(src_l, "altup_predict_coef.weight"), Shape{a * a, a}));
+    UNI_ASSIGN_OR_RETURN(w->correct_coefs,
+                         load.f32(blk(src_l, "altup_correct_coef.weight"), Shape{a, a}));
+    UNI_ASSIGN_OR_RETURN(w->correct_scale,
+                         load.f32(blk(src_l, "altup_correct_scale.weight"), Shape{1, d}));
     UNI_ASSIGN_OR_RETURN(w->laurel_left, mat("laurel_l.weight", Shape{r, d}));
     UNI_ASSIGN_OR_RETURN(w->laurel_right, mat("laurel_r.weight", Shape{d, r}));
     UNI_ASSIGN_OR_RETURN(w->laurel_norm, norm("laurel_post_norm.weight", d));
@@ -401,11 +398,11 @@ Status Gemma3n::load(std::shared_ptr<ModelFiles> files, const LoadOptions& optio
     UNI_ASSIGN_OR_RETURN(ple_model_proj_,
                          load.weight("per_layer_model_proj.weight", Shape{lf * p, d}));
     UNI_ASSIGN_OR_RETURN(ple_proj_norm_, load.norm("per_layer_proj_norm.weight", p, 0.0f));
-    UNI_ASSIGN_OR_RETURN(altup_proj_, load_stack(*files_, names_, "altup_proj.weight",
-                                                 "altup_projections", full.n_altup - 1, d, info_));
+    UNI_ASSIGN_OR_RETURN(altup_proj_, load_stack(load, *files_, names_, "altup_proj.weight",
+                                                 "altup_projections", full.n_altup - 1, d));
     UNI_ASSIGN_OR_RETURN(altup_unembed_,
-                         load_stack(*files_, names_, "altup_unembd_proj.weight",
-                                    "altup_unembed_projections", full.n_altup - 1, d, info_));
+                         load_stack(load, *files_, names_, "altup_unembd_proj.weight",
+                                    "altup_unembed_projections", full.n_altup - 1, d));
 
     for (size_t i = 0; i < plan.kept.size(); ++i) {
         const int orig = plan.kept[i];

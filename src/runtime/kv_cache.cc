@@ -77,10 +77,8 @@ Result<KvLayerView> KvCache::append(int layer, const Tensor& k, const Tensor& v,
         UNI_RETURN_IF_ERROR(memory_->copy_rows(k, {}, l.k, slots, t));
         UNI_RETURN_IF_ERROR(memory_->copy_rows(v, {}, l.v, slots, t));
     } else {
-        for (int64_t i = 0; i < t; ++i) {
-            std::memcpy(l.k.row<float>(slots[i]), k.row<float>(i), l.k.row_bytes());
-            std::memcpy(l.v.row<float>(slots[i]), v.row<float>(i), l.v.row_bytes());
-        }
+        host_copy_rows(k, {}, l.k, slots, t);
+        host_copy_rows(v, {}, l.v, slots, t);
     }
     for (int64_t i = 0; i < t; ++i) {
         const auto slot = static_cast<int32_t>(slots[i]);

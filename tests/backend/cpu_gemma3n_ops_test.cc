@@ -7,6 +7,7 @@
 #include <random>
 
 #include "backend/cpu/kernels/kernels.h"
+#include "backend/isa_test.h"
 #include "core/cpu_features.h"
 #include "ops/ref/reference.h"
 #include "test_util.h"
@@ -22,16 +23,9 @@ using testing::random_f32;
 constexpr int64_t kRows[] = {0, 1, 7};
 constexpr int64_t kCols[] = {1, 7, 33, 256};
 
-class CpuGemma3nKernelTest : public ::testing::TestWithParam<IsaLevel> {
+class CpuGemma3nKernelTest : public testing::IsaTest {
   protected:
-    void SetUp() override {
-        if (static_cast<int>(GetParam()) > static_cast<int>(detected_isa()))
-            GTEST_SKIP() << "this CPU lacks " << isa_name(GetParam());
-        set_isa_override(GetParam());
-    }
-    void TearDown() override { set_isa_override(IsaLevel::kAvx512); }
-    ThreadPool pool_{3};
-    std::mt19937 rng_{4321};
+    CpuGemma3nKernelTest() : IsaTest(4321) {}
 };
 
 TEST_P(CpuGemma3nKernelTest, MulMatchesReferenceFullAndBroadcast) {

@@ -8,6 +8,7 @@
 
 #include "backend/cpu/kernels/kernels.h"
 #include "backend/cpu/kernels/vec.h"
+#include "backend/isa_test.h"
 #include "core/cpu_features.h"
 #include "ops/ref/reference.h"
 #include "quant/quantize.h"
@@ -21,16 +22,9 @@ using testing::max_abs_diff;
 using testing::poisoned_f32;
 using testing::random_f32;
 
-class CpuKernelTest : public ::testing::TestWithParam<IsaLevel> {
+class CpuKernelTest : public testing::IsaTest {
   protected:
-    void SetUp() override {
-        if (static_cast<int>(GetParam()) > static_cast<int>(detected_isa()))
-            GTEST_SKIP() << "this CPU lacks " << isa_name(GetParam());
-        set_isa_override(GetParam());
-    }
-    void TearDown() override { set_isa_override(IsaLevel::kAvx512); }
-    ThreadPool pool_{3};
-    std::mt19937 rng_{1234};
+    CpuKernelTest() : IsaTest(1234) {}
 };
 
 TEST_P(CpuKernelTest, RmsNormMatchesReference) {

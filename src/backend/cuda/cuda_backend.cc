@@ -128,9 +128,8 @@ Result<const void*> CudaBackend::stage(const void* host, size_t bytes, int slot)
 
 Result<Tensor> CudaBackend::device_copy(const Tensor& t) {
     if (t.on_device()) return t;
-    const WeightKey key{t.data(), t.rows(), t.cols(), t.row_stride(), t.dtype()};
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = weights_.find(key);
+    auto it = weights_.find(WeightKey::of(t));
     if (it == weights_.end()) {
         const size_t row = t.row_bytes(), bytes = row * static_cast<size_t>(t.rows());
         UNI_ASSIGN_OR_RETURN(DeviceBuffer buf, DeviceBuffer::alloc(std::max<size_t>(bytes, 16)));
@@ -139,7 +138,8 @@ Result<Tensor> CudaBackend::device_copy(const Tensor& t) {
                                      static_cast<size_t>(t.rows()), cudaMemcpyHostToDevice),
                         "weight upload"));
         weight_bytes_ += bytes;
-        it = weights_.emplace(key, std::make_shared<DeviceBuffer>(std::move(buf))).first;
+        it = weights_.emplace(WeightKey::of(t), std::make_shared<DeviceBuffer>(std::move(buf)))
+                 .first;
     }
     std::shared_ptr<DeviceBuffer> buf = it->second;
     return Tensor::device_view(t.dtype(), t.shape(), buf->data(), buf);
@@ -181,10 +181,9 @@ Status CudaBackend::embedding(const Tensor& table, std::span<const int32_t> ids,
     UNI_RETURN_IF_ERROR(expect_device(out, "embedding"));
     if (ids.empty()) return ok_status();
     bool on_device = table.on_device();
-    if (!on_device) {
+    if (!on_device) {  // a table also used as a weight (a tied output head) is already uploaded
         std::lock_guard<std::mutex> lock(mu_);
-        on_device = weights_.count({table.data(), table.rows(), table.cols(), table.row_stride(),
-                                    table.dtype()}) > 0;
+        on_device = weights_.count(WeightKey::of(table)) > 0;
     }
     if (on_device && matvec_supports(table.dtype())) {
         UNI_ASSIGN_OR_RETURN(Tensor t, device_copy(table));
@@ -210,8 +209,11 @@ Status CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor& y) {
     UNI_RETURN_IF_ERROR(expect_device(x, "linear"));
     UNI_RETURN_IF_ERROR(expect_device(y, "linear"));
     if (!matvec_supports(w.dtype()))
-        return unsupported(fmt::format("cuda: linear with {} weights is not implemented yet",
-                                       dtype_name(w.dtype())));
+        return unsupported(fmt::format(
+            "cuda: no matrix kernel for {} weights (CUDA kernels cover F32, F16, BF16, Q4_0, "
+            "Q4_1, Q5_0, Q8_0, Q4_K, Q5_K and Q6_K; the others are issue 5); run this model "
+            "with --device cpu",
+            dtype_name(w.dtype())));
     UNI_ASSIGN_OR_RETURN(Tensor dw, device_copy(w));
     return matvec(dw.dtype(), dw.data(), dw.rows(), dw.cols(), dw.row_stride(),
                   static_cast<const float*>(x.data()), x.rows(), x.row_stride() / sizeof(float),

@@ -81,6 +81,9 @@ class CudaBackend final : public Backend {
         int64_t rows, cols;
         size_t stride;
         DType dtype;
+        static WeightKey of(const Tensor& t) {
+            return {t.data(), t.rows(), t.cols(), t.row_stride(), t.dtype()};
+        }
         bool operator<(const WeightKey& o) const;
     };
     std::map<WeightKey, std::shared_ptr<DeviceBuffer>> weights_;

@@ -8,10 +8,19 @@ std::string WeightLoader::source_name(const std::string& gguf_name) const {
 
 Result<Tensor> WeightLoader::weight(const std::string& gguf_name, Shape shape) {
     UNI_ASSIGN_OR_RETURN(Tensor t, files_.tensor(source_name(gguf_name), shape));
+    count(t);
+    return t;
+}
+
+void WeightLoader::count(const Tensor& t) {
     info_.weight_bytes += t.nbytes();
     info_.n_params += t.numel();
     info_.tensor_types[dtype_name(t.dtype())]++;
-    return t;
+}
+
+Result<Tensor> WeightLoader::f32(const std::string& gguf_name, Shape shape) {
+    UNI_ASSIGN_OR_RETURN(Tensor t, load_norm(files_, source_name(gguf_name), shape.numel(), 0.0f));
+    return t.reshape(shape);
 }
 
 Result<Tensor> WeightLoader::norm(const std::string& gguf_name, int64_t n, float hf_offset) {

@@ -28,6 +28,10 @@ class WeightLoader {
     // An F32 copy of a norm weight; `hf_offset` is added for HF input only (Gemma's 1+w, which
     // llama.cpp's converter already folded into GGUF files).
     Result<Tensor> norm(const std::string& gguf_name, int64_t n, float hf_offset);
+    // An owned F32 copy of a small parameter tensor (coefficient matrices, scale rows), shaped.
+    Result<Tensor> f32(const std::string& gguf_name, Shape shape);
+    // Counts a tensor loaded some other way (by its HF name) into ModelInfo.
+    void count(const Tensor& t);
 
     // q/k/v/o of layer `l` ([H·Dh, D], [Hkv·Dh, D] ×2, [D, H·Dh]).
     Status attention(int l, int64_t d_model, int64_t q_width, int64_t kv_width,

@@ -62,6 +62,23 @@ using dequant::Quad;
 
 constexpr int kMaxTokens = 8;  // tokens per pass; more are handled in further passes
 
+// Sums each lane's partial dot products across the warp and writes y[t][row0 + r].
+template <int kRows, int kTokens>
+__device__ inline void store_rows(const float (&acc)[kRows][kTokens], int t_count, int lane,
+                                  int64_t row0, int64_t n, float* __restrict__ y, size_t y_stride) {
+#pragma unroll
+    for (int r = 0; r < kRows; ++r) {
+#pragma unroll
+        for (int i = 0; i < kTokens; ++i) {
+            if (i >= t_count) break;
+            float s = acc[r][i];
+#pragma unroll
+            for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+            if (lane == 0 && row0 + r < n) y[i * y_stride + row0 + r] = s;
+        }
+    }
+}
+
 // kTokens (1, 2, 4 or 8) is a compile-time bound so the accumulators and x registers are only
 // as many as the call needs: with a fixed 8 the decode (T = 1) kernel used 94 registers, which
 // capped occupancy at 31 % and left the loads latency-bound (ncu on the H200).
@@ -94,17 +111,7 @@ __global__ void matvec_kernel(const uint8_t* __restrict__ w, int64_t n, int64_t 
                 acc[r][i] += v[0] * xv[i].x + v[1] * xv[i].y + v[2] * xv[i].z + v[3] * xv[i].w;
         }
     }
-#pragma unroll
-    for (int r = 0; r < kRows; ++r) {
-#pragma unroll
-        for (int i = 0; i < kTokens; ++i) {
-            if (i >= t_count) break;
-            float s = acc[r][i];
-#pragma unroll
-            for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-            if (lane == 0 && row0 + r < n) y[i * y_stride + row0 + r] = s;
-        }
-    }
+    store_rows<kRows, kTokens>(acc, t_count, lane, row0, n, y, y_stride);
 }
 
 // Quantized weights: each lane takes eight elements of each 256-element step (Oct<T> in
@@ -183,17 +190,7 @@ __global__ void matvec_q_kernel(const uint8_t* __restrict__ w, int64_t n, int64_
             }
         }
     }
-#pragma unroll
-    for (int r = 0; r < kRows; ++r) {
-#pragma unroll
-        for (int i = 0; i < kTokens; ++i) {
-            if (i >= t_count) break;
-            float s = acc[r][i];
-#pragma unroll
-            for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-            if (lane == 0 && row0 + r < n) y[i * y_stride + row0 + r] = s;
-        }
-    }
+    store_rows<kRows, kTokens>(acc, t_count, lane, row0, n, y, y_stride);
 }
 
 template <DType T>
