@@ -5,6 +5,8 @@
 
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/status.h"
 #include "core/tensor.h"
@@ -36,6 +38,8 @@ class Backend {
                              const Tensor& dst, std::span<const int64_t> dst_rows, int64_t n);
     // A host copy of t (the CPU returns t itself).
     virtual Result<Tensor> to_host(const Tensor& t) { return t; }
+    // Named event counts for tests and `bench` (the CUDA backend: how its steps ran).
+    virtual std::vector<std::pair<std::string, int64_t>> counters() const { return {}; }
 
     virtual Status embedding(const Tensor& table, std::span<const int32_t> ids,
                              const ops::EmbeddingParams& p, const Tensor& out) = 0;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/check.h"
 #include "core/log.h"
 
 namespace unicorn::io {
@@ -115,8 +116,8 @@ std::string key_ctx(const std::string& key) { return "metadata key '" + key + "'
 
 class GgufParser {
   public:
-    explicit GgufParser(std::shared_ptr<MappedFile> file)
-        : c_(file->data(), file->size()), size_(file->size()) {
+    GgufParser(std::shared_ptr<MappedFile> file, bool header_only)
+        : c_(file->data(), file->size()), size_(file->size()), header_only_(header_only) {
         f_.file_ = std::move(file);
     }
 
@@ -136,6 +137,7 @@ class GgufParser {
     GgufFile f_;
     Cursor c_;
     size_t size_;
+    bool header_only_;  // tensor bytes may lie past the end of the file (open_header)
 };
 
 Status GgufParser::parse_header() {
@@ -329,7 +331,8 @@ Status GgufParser::read_tensor_info(uint64_t index) {
     const uint64_t rows = row == 0 ? 0 : static_cast<uint64_t>(numel / row);
     const uint64_t row_bytes = static_cast<uint64_t>(row / block) * dtype_block_bytes(info.dtype);
     uint64_t nbytes = 0;
-    if (__builtin_mul_overflow(rows, row_bytes, &nbytes) || nbytes > size_) {
+    // A header-only file cannot bound a tensor by its size; place_tensors bounds its end.
+    if (__builtin_mul_overflow(rows, row_bytes, &nbytes) || (!header_only_ && nbytes > size_)) {
         return corrupt(fmt::format("{} needs more bytes ({} rows of {}) than the file has ({})",
                                    what, rows, row_bytes, size_));
     }
@@ -361,13 +364,22 @@ Status GgufParser::place_tensors() {
         // 128-bit sums: offset is any u64 from the file.
         const unsigned __int128 begin = static_cast<unsigned __int128>(data_offset) + t.offset;
         const unsigned __int128 end = begin + t.nbytes;
-        if (end > size_) {
+        if (end > size_ && header_only_) {
+            // Described but not in this file. The end is still bounded, so that sums of offsets
+            // and sizes (the overlap check below, a tool laying out a copy) cannot overflow.
+            if (end > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+                return corrupt(fmt::format("tensor '{}' (offset {}, {} bytes) ends past 2^63 bytes",
+                                           t.name, t.offset, t.nbytes));
+            }
+            t.data = nullptr;
+        } else if (end > size_) {
             return corrupt(
                 fmt::format("tensor '{}' (offset {}, {} bytes) extends past the end of the file "
                             "({} bytes)",
                             t.name, t.offset, t.nbytes, size_));
+        } else {
+            t.data = f_.file_->data() + static_cast<size_t>(begin);
         }
-        t.data = f_.file_->data() + static_cast<size_t>(begin);
         if (t.nbytes > 0) order.push_back(i);
     }
 
@@ -393,11 +405,29 @@ Result<GgufFile> GgufFile::open(const std::string& path) {
     return parse(std::move(file));
 }
 
-Result<GgufFile> GgufFile::parse(std::shared_ptr<MappedFile> file) {
-    const std::string path = file->path();
-    auto r = GgufParser(std::move(file)).run();
+namespace {
+
+Result<GgufFile> parse_with_context(GgufParser parser, const std::string& path) {
+    auto r = parser.run();
     if (!r.ok()) return r.status().with_context(path);
     return r;
+}
+
+}  // namespace
+
+Result<GgufFile> GgufFile::parse(std::shared_ptr<MappedFile> file) {
+    const std::string path = file->path();
+    return parse_with_context(GgufParser(std::move(file), false), path);
+}
+
+Result<GgufFile> GgufFile::open_header(const std::string& path) {
+    UNI_ASSIGN_OR_RETURN(auto file, MappedFile::open(path));
+    return parse_header(std::move(file));
+}
+
+Result<GgufFile> GgufFile::parse_header(std::shared_ptr<MappedFile> file) {
+    const std::string path = file->path();
+    return parse_with_context(GgufParser(std::move(file), true), path);
 }
 
 Result<GgufFile> GgufFile::parse_bytes(std::shared_ptr<const std::vector<uint8_t>> bytes) {
@@ -569,10 +599,16 @@ const GgufTensorInfo* GgufFile::tensor(const std::string& name) const {
 Result<Tensor> GgufFile::tensor_view(const std::string& name) const {
     const GgufTensorInfo* info = tensor(name);
     if (info == nullptr) return not_found(fmt::format("tensor '{}' not found in {}", name, path()));
+    if (info->data == nullptr) {
+        return invalid_argument(fmt::format(
+            "tensor '{}' has no data: {} was opened as a GGUF header only", name, path()));
+    }
     return view(*info);
 }
 
 Tensor GgufFile::view(const GgufTensorInfo& info) const {
+    UNI_CHECK_MSG(info.data != nullptr, "tensor '{}' of {} has no data (header-only file)",
+                  info.name, path());
     // Kernels load plain types as whole elements and quantized blocks through their fp16
     // scales, so they may assume that much alignment. A file written with general.alignment
     // 1 or 2 can break it; such a tensor is copied once into aligned memory instead.

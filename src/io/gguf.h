@@ -6,6 +6,12 @@
 // model code never has to re-check a tensor's bounds. Tensor data is never copied: views keep
 // the MappedFile alive.
 //
+// GgufFile::open_header/parse_header read a file whose data section is missing or cut short
+// (the first data_offset() bytes of a model, shipped without its weights): everything is
+// validated as above except the requirement that tensor bytes lie in the file, and a tensor
+// whose bytes are not all there has data == nullptr. Such a GgufFile describes a model
+// (metadata, tensor table) but must never be used to load one.
+//
 // Shapes: GGUF lists dimensions innermost first (ne[0] is contiguous); GgufTensorInfo::shape
 // is PyTorch order (outermost first). This file is the one place that reversal happens.
 #pragma once
@@ -143,7 +149,9 @@ struct GgufTensorInfo {
     Shape shape;          // PyTorch order (reversed ne[])
     uint64_t offset = 0;  // relative to the start of the data section, as stored
     size_t nbytes = 0;
-    const void* data = nullptr;  // inside the mapping; nbytes valid bytes
+    // Inside the mapping; nbytes valid bytes. Null only in a header-only GgufFile (see
+    // open_header), for a tensor whose bytes are not in the file.
+    const void* data = nullptr;
 };
 
 class GgufFile {
@@ -152,10 +160,20 @@ class GgufFile {
     static Result<GgufFile> parse(std::shared_ptr<MappedFile> file);
     // In-memory bytes (fuzzers, tests).
     static Result<GgufFile> parse_bytes(std::shared_ptr<const std::vector<uint8_t>> bytes);
+    // Header only: the file must hold the whole header and tensor table but may end anywhere
+    // after it (`head -c N model.gguf`). Checks as above, except that a tensor whose bytes are
+    // not in the file gets data == nullptr instead of an error; its byte range must still fit
+    // below 2^63 and not overlap another's. For tools that need only the description of a
+    // model (make_random_like); never load a model from the result: tensor_view() refuses
+    // tensors without data.
+    static Result<GgufFile> open_header(const std::string& path);
+    static Result<GgufFile> parse_header(std::shared_ptr<MappedFile> file);
 
     uint32_t version() const { return version_; }
     uint32_t alignment() const { return alignment_; }
-    size_t data_offset() const { return data_offset_; }  // absolute start of tensor data
+    // Absolute start of tensor data = the size of the header (magic, metadata, tensor table,
+    // padding to the alignment). The file's first data_offset() bytes are all open_header needs.
+    size_t data_offset() const { return data_offset_; }
     const std::string& path() const { return file_->path(); }
     const std::shared_ptr<MappedFile>& file() const { return file_; }
 
@@ -198,9 +216,9 @@ class GgufFile {
     const GgufTensorInfo* tensor(const std::string& name) const;  // nullptr when absent
     // A view of the tensor's bytes that keeps the mapping alive (or, for a tensor not aligned
     // to its element size — only possible with general.alignment < 4 — an aligned copy).
-    // not_found when absent.
+    // not_found when absent; invalid_argument for a tensor without data (header-only file).
     Result<Tensor> tensor_view(const std::string& name) const;
-    Tensor view(const GgufTensorInfo& info) const;
+    Tensor view(const GgufTensorInfo& info) const;  // info.data must not be null (checked)
 
   private:
     friend class GgufParser;

@@ -14,6 +14,7 @@
 namespace unicorn::io {
 namespace {
 
+using ::testing::AnyOf;
 using ::testing::HasSubstr;
 using testing::TempDir;
 
@@ -373,6 +374,136 @@ TEST(GgufTensors, MissingTensorNamesTensorAndFile) {
     auto t = f.tensor_view("b");
     EXPECT_EQ(t.status().code(), StatusCode::kNotFound);
     EXPECT_THAT(t.status().message(), HasSubstr("tensor 'b' not found in <memory>"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Header-only files (open_header): a model cut after its tensor table, as make_random_like
+// ships it.
+
+// Metadata large enough that the header outweighs any one tensor, so a file cut after the
+// header fails open() on a byte range rather than on a tensor larger than the whole file.
+std::vector<uint8_t> header_test_model() {
+    GgufWriter w;
+    w.set_string("general.architecture", "llama");
+    w.set_array("tokenizer.ggml.tokens", std::vector<std::string>(200, "token"));
+    for (const auto& c : sample_tensors())
+        EXPECT_TRUE(w.add_tensor(c.name, c.dtype, c.shape, c.bytes.data(), c.bytes.size()).ok());
+    return *w.to_bytes();
+}
+
+std::string write_prefix(const TempDir& dir, const std::vector<uint8_t>& bytes, size_t n) {
+    const std::string path = dir.file("prefix" + std::to_string(n) + ".gguf");
+    testing::write_file(path, bytes.data(), n);
+    return path;
+}
+
+TEST(GgufHeaderOnly, FileCutAfterTheHeaderParsesWithoutData) {
+    TempDir dir;
+    const std::vector<uint8_t> full = header_test_model();
+    auto whole = GgufFile::parse_bytes(std::make_shared<const std::vector<uint8_t>>(full));
+    ASSERT_TRUE(whole.ok()) << whole.status().to_string();
+    const size_t header = whole->data_offset();
+    ASSERT_LT(header, full.size());
+
+    // Cut at data_offset (what --header-out writes), and inside the padding before it.
+    for (size_t n : {header, header - 1}) {
+        SCOPED_TRACE(n);
+        auto f = GgufFile::open_header(write_prefix(dir, full, n));
+        ASSERT_TRUE(f.ok()) << f.status().to_string();
+        EXPECT_EQ(f->data_offset(), header);
+        EXPECT_EQ(f->metadata().size(), whole->metadata().size());
+        EXPECT_EQ(*f->get_string_array("tokenizer.ggml.tokens"),
+                  *whole->get_string_array("tokenizer.ggml.tokens"));
+        ASSERT_EQ(f->tensors().size(), whole->tensors().size());
+        for (size_t i = 0; i < f->tensors().size(); ++i) {
+            const GgufTensorInfo& t = f->tensors()[i];
+            EXPECT_EQ(t.name, whole->tensors()[i].name);
+            EXPECT_EQ(t.shape, whole->tensors()[i].shape);
+            EXPECT_EQ(t.dtype, whole->tensors()[i].dtype);
+            EXPECT_EQ(t.offset, whole->tensors()[i].offset);
+            EXPECT_EQ(t.nbytes, whole->tensors()[i].nbytes);
+            EXPECT_EQ(t.data, nullptr) << t.name;
+        }
+        auto v = f->tensor_view("token_embd.weight");
+        EXPECT_EQ(v.status().code(), StatusCode::kInvalidArgument);
+        EXPECT_THAT(v.status().message(), HasSubstr("has no data"));
+    }
+}
+
+TEST(GgufHeaderOnly, TensorsWhoseBytesArePresentKeepTheirData) {
+    TempDir dir;
+    const std::vector<uint8_t> full = header_test_model();
+    auto whole = GgufFile::parse_bytes(std::make_shared<const std::vector<uint8_t>>(full));
+    ASSERT_TRUE(whole.ok());
+    auto all = GgufFile::open_header(write_prefix(dir, full, full.size()));
+    ASSERT_TRUE(all.ok()) << all.status().to_string();
+    for (const GgufTensorInfo& t : all->tensors()) EXPECT_NE(t.data, nullptr) << t.name;
+    // Cut one byte into the third tensor: the first two are whole, the rest have no data.
+    const size_t cut = whole->data_offset() + whole->tensors()[2].offset + 1;
+    auto part = GgufFile::open_header(write_prefix(dir, full, cut));
+    ASSERT_TRUE(part.ok()) << part.status().to_string();
+    const auto& ts = part->tensors();
+    EXPECT_NE(ts[0].data, nullptr);
+    EXPECT_NE(ts[1].data, nullptr);
+    EXPECT_EQ(ts[2].data, nullptr);
+    EXPECT_EQ(ts[3].data, nullptr);
+    EXPECT_EQ(std::memcmp(ts[1].data, whole->tensors()[1].data, ts[1].nbytes), 0);
+    EXPECT_TRUE(part->tensor_view(ts[0].name).ok());
+}
+
+TEST(GgufHeaderOnly, OpenStillRejectsAFileWithoutItsData) {
+    TempDir dir;
+    const std::vector<uint8_t> full = header_test_model();
+    auto whole = GgufFile::parse_bytes(std::make_shared<const std::vector<uint8_t>>(full));
+    ASSERT_TRUE(whole.ok());
+    const std::string path = write_prefix(dir, full, whole->data_offset());
+    auto f = GgufFile::open(path);
+    EXPECT_EQ(f.status().code(), StatusCode::kCorrupt);
+    EXPECT_THAT(f.status().message(), HasSubstr(path));
+    EXPECT_THAT(f.status().message(),
+                HasSubstr("tensor 'blk.0.attn_q.weight' (offset 0, 24 bytes) extends past the "
+                          "end of the file"));
+}
+
+TEST(GgufHeaderOnly, FileCutInsideTheHeaderFailsBoth) {
+    TempDir dir;
+    const std::vector<uint8_t> full = header_test_model();
+    auto whole = GgufFile::parse_bytes(std::make_shared<const std::vector<uint8_t>>(full));
+    ASSERT_TRUE(whole.ok());
+    // Inside the tensor table (the padding after it is under 32 bytes), inside the metadata
+    // (the token list), inside the magic.
+    for (size_t n : {whole->data_offset() - 32, size_t{300}, size_t{3}}) {
+        SCOPED_TRACE(n);
+        const std::string path = write_prefix(dir, full, n);
+        for (const auto& r : {GgufFile::open(path), GgufFile::open_header(path)}) {
+            EXPECT_EQ(r.status().code(), StatusCode::kCorrupt);
+            EXPECT_THAT(r.status().message(),
+                        AnyOf(HasSubstr("truncated"), HasSubstr("bytes left in the file"),
+                              HasSubstr("cannot fit")));
+        }
+    }
+}
+
+TEST(GgufHeaderOnly, ByteRangesAreStillChecked) {
+    using testing::Bytes;
+    auto parse = [](const Bytes& b) {
+        return GgufFile::parse_header(
+            MappedFile::from_buffer(std::make_shared<const std::vector<uint8_t>>(b.data)));
+    };
+    Bytes overlap;  // no data at all, yet the table contradicts itself
+    overlap.header(3, 2, 0).tensor_info("a", {16}, 0, 0).tensor_info("b", {4}, 0, 32).pad_to(32);
+    EXPECT_THAT(parse(overlap).status().message(), HasSubstr("overlap"));
+    Bytes far;  // an end no file can reach, which would overflow later sums
+    far.header(3, 1, 0).tensor_info("w", {1ull << 40}, 0, (1ull << 63) - (1ull << 41)).pad_to(32);
+    auto r = parse(far);
+    EXPECT_EQ(r.status().code(), StatusCode::kCorrupt);
+    EXPECT_THAT(r.status().message(), HasSubstr("ends past 2^63 bytes"));
+    Bytes ok;  // the same tensor just below 2^63 is only described
+    ok.header(3, 1, 0).tensor_info("w", {1ull << 40}, 0, 1ull << 61).pad_to(32);
+    auto o = parse(ok);
+    ASSERT_TRUE(o.ok()) << o.status().to_string();
+    EXPECT_EQ(o->tensors()[0].data, nullptr);
+    EXPECT_EQ(o->tensors()[0].nbytes, size_t{1} << 42);
 }
 
 TEST(GgufValueTest, ToStringIsShortAndEscaped) {

@@ -2,6 +2,10 @@
 // the CPU (golden_test.cc), and the CPU's own logits. Skips, saying why, without a CUDA device.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
 #include "fixture.h"
 
 namespace unicorn {
@@ -63,6 +67,47 @@ TEST_P(CudaModelTest, GgufCopyMatches) {
     ASSERT_TRUE(logits.defined() && logits.rows() == g.logits.shape[0]);
     EXPECT_LE(worst_relative_row_error(logits, g.logits.data.data(), logits.rows(), logits.cols()),
               1e-3);
+}
+
+int64_t counter(const Backend& b, const std::string& name) {
+    for (const auto& [n, v] : b.counters())
+        if (n == name) return v;
+    return -1;
+}
+
+// Decode steps replayed as CUDA graphs compute exactly what launching each kernel computes:
+// the same kernels on the same data, with positions, KV rows and key counts read from the
+// step's arena. 30 greedy steps cross power-of-two key counts (new step shapes) and, on the
+// Gemma fixtures, the sliding window's ring; every logit must be bit-identical.
+TEST_P(CudaModelTest, GraphReplayIsBitIdenticalToDirectLaunches) {
+    Golden g = load_golden(GetParam());
+    auto run = [&](bool graphs, int64_t* replayed) {
+        setenv("UNICORN_CUDA_GRAPHS", graphs ? "1" : "0", 1);
+        Runner gpu(fixture_dir(GetParam()), {}, "cuda");
+        unsetenv("UNICORN_CUDA_GRAPHS");
+        std::vector<std::vector<float>> rows;
+        if (!gpu.model) return rows;
+        Session s = gpu.session(256, 128);
+        auto logits = s.prefill(g.prompt, false);
+        for (int step = 0; step < 30 && logits.ok(); ++step) {
+            const float* r = logits->row<float>(logits->rows() - 1);
+            rows.emplace_back(r, r + logits->cols());
+            const auto best = std::max_element(rows.back().begin(), rows.back().end());
+            logits = s.decode(static_cast<int32_t>(best - rows.back().begin()));
+        }
+        EXPECT_TRUE(logits.ok()) << logits.status().to_string();
+        *replayed = counter(*gpu.device, "steps_replayed");
+        return rows;
+    };
+    int64_t replayed_on = 0, replayed_off = 0;
+    const auto with = run(true, &replayed_on), without = run(false, &replayed_off);
+    ASSERT_EQ(with.size(), 30u);
+    ASSERT_EQ(without.size(), 30u);
+    for (size_t i = 0; i < with.size(); ++i)
+        ASSERT_EQ(std::memcmp(with[i].data(), without[i].data(), with[i].size() * sizeof(float)), 0)
+            << "step " << i;
+    EXPECT_GE(replayed_on, 20) << "decode steps should replay their graph";
+    EXPECT_EQ(replayed_off, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, CudaModelTest,

@@ -1,27 +1,39 @@
 #!/usr/bin/env bash
 # Builds what tools/gpu/check.sh runs on the GPU machine — the CUDA-enabled CLI, test and
-# benchmark binaries for sm_90 — into .gpu-carry/ (ignored by git; pass it to the device tool's
-# `carry`), with the test data and the shared libraries the GPU machine's image lacks, plus
-# llama.cpp's llama-quantize (to make a Q4_K_M model there) when bench/peer has built it.
+# benchmark binaries for sm_90 — and packs them into .gpu-carry/pack.tar.xz (ignored by git;
+# pass .gpu-carry to the device tool's `carry`) with the shared libraries the GPU machine's
+# image lacks, llama.cpp's llama-quantize (to make Q4_K_M models there) and its CUDA
+# llama-bench when bench/peer has built them (build-llama-cpp, build-llama-cpp --cuda), and the
+# header of the Gemma 3 270M GGUF (check.sh makes a random-weight copy from it: the real file is
+# too large to carry).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-/tmp/build-cuda}
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUNICORN_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
 cmake --build "$BUILD" -j "$(nproc)" --target unicorn unicorn_backend_tests unicorn_models_tests \
-  unicorn_cuda_matvec_bench make_random_gemma3n
+  unicorn_cuda_matvec_bench unicorn_cuda_gemm_bench make_random_gemma3n make_random_like
 grep -qx '/.gpu-carry/' .git/info/exclude || echo '/.gpu-carry/' >> .git/info/exclude
-rm -rf .gpu-carry/bin .gpu-carry/lib
-mkdir -p .gpu-carry/bin .gpu-carry/lib
+C=.gpu-carry
+rm -rf $C/bin $C/lib $C/pack.tar.xz $C/gemma3-270m.header
+mkdir -p $C/bin $C/lib
 cp "$BUILD/tools/unicorn/unicorn" "$BUILD/tests/unicorn_backend_tests" \
   "$BUILD/tests/unicorn_models_tests" "$BUILD/bench/unicorn_cuda_matvec_bench" \
-  "$BUILD/bench/make_random_gemma3n" .gpu-carry/bin/
-PEER=${UNICORN_CACHE:-$HOME/.cache/unicorn}/peer/bin
-[ -x "$PEER/llama-quantize" ] && cp "$PEER/llama-quantize" .gpu-carry/bin/
-strip .gpu-carry/bin/*
+  "$BUILD/bench/unicorn_cuda_gemm_bench" "$BUILD/bench/make_random_gemma3n" \
+  "$BUILD/bench/make_random_like" $C/bin/
+PEER=${UNICORN_CACHE:-$HOME/.cache/unicorn}/peer
+[ -x "$PEER/bin/llama-quantize" ] && cp "$PEER/bin/llama-quantize" $C/bin/
+[ -x "$PEER/bin-cuda/llama-bench" ] && cp "$PEER/bin-cuda/llama-bench" $C/bin/
+strip $C/bin/*
 # Non-system shared libraries the binaries use (fmt, OpenMP for llama-quantize).
-for lib in $(ldd .gpu-carry/bin/* 2>/dev/null | awk '/=> \// {print $3}' | sort -u |
+for lib in $(ldd $C/bin/* 2>/dev/null | awk '/=> \// {print $3}' | sort -u |
              grep -E 'fmt|gtest|gmock|gomp'); do
-  cp -L "$lib" .gpu-carry/lib/
+  cp -L "$lib" $C/lib/
 done
-du -sh .gpu-carry
+G270=${UNICORN_CACHE:-$HOME/.cache/unicorn}/models/gemma-3-270m-Q4_K_M.gguf
+if [ -f "$G270" ]; then
+  $C/bin/make_random_like --header-out $C/gemma3-270m.header "$G270" >/dev/null
+fi
+tar -C $C -cJf $C/pack.tar.xz bin lib $([ -f $C/gemma3-270m.header ] && echo gemma3-270m.header)
+rm -rf $C/bin $C/lib $C/gemma3-270m.header $C/llama-convert $C/run_fixtures.sh
+du -sh $C/*

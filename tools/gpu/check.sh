@@ -1,35 +1,80 @@
 #!/usr/bin/env bash
 # The GPU machine's one command (run from the repository root there, with .gpu-carry carried):
-# the CUDA kernel and model tests, the matvec bandwidth benchmark, and `unicorn bench` on a
-# random-weight Gemma 3n E2B-shape Q4_K_M model made there, on the GPU and on its CPU. Logs and
-# tables go to $OUT (or ./gpu-out). Binaries come from tools/gpu/build.sh (built on the
-# development machine: the GPU machine has no Debian packages such as fmt or GoogleTest).
+# the CUDA kernel and model tests, the matvec/GEMM benchmarks, then `unicorn bench` against
+# llama.cpp's CUDA build (llama-bench, built from source by bench/peer/build-llama-cpp --cuda)
+# on the same GGUF files: Gemma 3n E2B- and E4B-shape Q4_K_M made there from random weights,
+# and Gemma 3 270M Q4_K_M — the real file when it was carried, else a random-weight copy with
+# the same tensors made there from the real file's header (.gpu-carry/gemma3-270m.header).
+# Logs and tables go to $OUT (or ./gpu-out). Binaries come from tools/gpu/build.sh (built on
+# the development machine: the GPU machine has no Debian packages such as fmt or GoogleTest).
+#
+# Environment: SKIP_MODEL_BENCH=1 (tests and kernel benchmarks only), MODELS="e2b e4b g270"
+# (which model benchmarks), REPS (default 3).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-gpu-out}
 mkdir -p "$OUT"
-B=.gpu-carry/bin
-export LD_LIBRARY_PATH=$PWD/.gpu-carry/lib:${LD_LIBRARY_PATH:-}
+C=.gpu-carry
+# build.sh packs the binaries (xz) to stay under the device tool's transfer limit.
+[ -f $C/pack.tar.xz ] && { rm -rf $C/bin $C/lib $C/gemma3-270m.header; tar -C $C -xJf $C/pack.tar.xz; }
+B=$C/bin
+export LD_LIBRARY_PATH=$PWD/$C/lib:${LD_LIBRARY_PATH:-}
+# cuBLAS: the toolkit's, else the one PyTorch's wheels bring.
+for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib \
+  $(python3 -c 'import nvidia, os; print(" ".join(os.path.join(p, "*/lib") for p in nvidia.__path__))' 2>/dev/null); do
+  for dd in $d; do
+    if [ -e "$dd/libcublas.so.13" ]; then export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$dd; break 2; fi
+  done
+done
 export UNICORN_TEST_DATA=$PWD/tests/data
 SHAPES=${SHAPES:-/tmp/shapes}
+REPS=${REPS:-3}
+MODELS=${MODELS:-e2b e4b g270}
+
+bench_pair() {  # name gguf: unicorn (cuda) and llama.cpp (CUDA, all layers on the GPU)
+  local name=$1 gguf=$2
+  echo "== $name: unicorn bench --device cuda"
+  "$B/unicorn" bench -m "$gguf" --device cuda -p 512 -n 128 -r "$REPS" 2>&1 | tee "$OUT/bench-$name-unicorn.md"
+  if [ -x "$B/llama-bench" ]; then
+    echo "== $name: llama-bench (CUDA, -ngl 99)"
+    "$B/llama-bench" -m "$gguf" -ngl 99 -p 512 -n 128 -r "$REPS" -o md 2>&1 |
+      grep -v '^ggml_cuda_init\|^  Device' | tee "$OUT/bench-$name-llama.md"
+  fi
+}
+
 {
-  echo "== nvidia-smi"; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+  echo "== nvidia-smi"; nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
   echo "== unicorn devices"; "$B/unicorn" devices
   echo "== CUDA kernel tests"
-  "$B/unicorn_backend_tests" --gtest_filter='CudaKernel*' --gtest_brief=1
+  "$B/unicorn_backend_tests" --gtest_filter='Cuda*' --gtest_brief=1
   echo "== CUDA model tests (transformers goldens on the GPU)"
   "$B/unicorn_models_tests" --gtest_filter='*CudaModel*' --gtest_brief=1 \
     --gtest_output="xml:$OUT/cuda_models.xml"
   echo "== matvec bandwidth"
   "$B/unicorn_cuda_matvec_bench"
-  if [ "${SKIP_MODEL_BENCH:-0}" != 1 ] && [ -x "$B/llama-quantize" ]; then
-    echo "== Gemma 3n E2B shape, Q4_K_M, unicorn bench"
+  [ -x "$B/unicorn_cuda_gemm_bench" ] && { echo "== GEMM (prefill)"; "$B/unicorn_cuda_gemm_bench"; }
+  if [ "${SKIP_MODEL_BENCH:-0}" != 1 ]; then
     mkdir -p "$SHAPES"
-    [ -f "$SHAPES/e2b-bf16.gguf" ] || "$B/make_random_gemma3n" --variant E2B --type BF16 \
-      --tokenizer-from none -o "$SHAPES/e2b-bf16.gguf" 2>&1 | tail -1
-    [ -f "$SHAPES/e2b-q4km.gguf" ] || "$B/llama-quantize" "$SHAPES/e2b-bf16.gguf" \
-      "$SHAPES/e2b-q4km.gguf" Q4_K_M "$(nproc)" > "$OUT/quantize.log" 2>&1
-    "$B/unicorn" bench -m "$SHAPES/e2b-q4km.gguf" --device cuda -p 512 -n 128 -r 3
-    "$B/unicorn" bench -m "$SHAPES/e2b-q4km.gguf" --device cpu -p 512 -n 128 -r 1 -t "$(nproc)"
+    for v in E2B E4B; do
+      lc=$(echo $v | tr A-Z a-z)
+      case " $MODELS " in *" $lc "*) ;; *) continue ;; esac
+      [ -f "$SHAPES/$lc-q4km.gguf" ] || {
+        "$B/make_random_gemma3n" --variant $v --type BF16 --tokenizer-from none \
+          -o "$SHAPES/$lc-bf16.gguf" 2>&1 | tail -1
+        "$B/llama-quantize" "$SHAPES/$lc-bf16.gguf" "$SHAPES/$lc-q4km.gguf" Q4_K_M "$(nproc)" \
+          > "$OUT/quantize-$lc.log" 2>&1
+        rm -f "$SHAPES/$lc-bf16.gguf"
+      }
+      bench_pair "gemma3n-$lc-shape-q4km" "$SHAPES/$lc-q4km.gguf"
+    done
+    case " $MODELS " in *" g270 "*)
+      G270=$C/gemma-3-270m-Q4_K_M.gguf
+      if [ ! -f "$G270" ] && [ -f $C/gemma3-270m.header ]; then
+        G270=$SHAPES/gemma3-270m-random.gguf
+        [ -f "$G270" ] || "$B/make_random_like" -o "$G270" $C/gemma3-270m.header
+      fi
+      [ -f "$G270" ] && bench_pair gemma3-270m-q4km "$G270"
+      ;;
+    esac
   fi
 } 2>&1 | tee "$OUT/check.log"

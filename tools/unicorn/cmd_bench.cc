@@ -107,6 +107,11 @@ int run(const BenchOptions& o) {
         }
     }
     if (o.profile) print_profile(ctx);
+    // A device backend's own counts (CUDA: steps run directly, captured, replayed as graphs).
+    std::string counters;
+    for (const auto& [name, n] : (*backend)->counters())
+        counters += fmt::format("{}{} {}", counters.empty() ? "" : ", ", name, n);
+    if (!counters.empty()) fmt::print(stderr, "{}: {}\n", (*backend)->name(), counters);
     const ModelInfo& i = (*model)->info();
     std::string types;
     for (const auto& [t, n] : i.tensor_types) types += (types.empty() ? "" : "+") + t;

@@ -5,8 +5,11 @@
 // host address. Embedding tables that were never uploaded (Gemma 3n's per-layer table, by
 // design) are gathered on the host and only the batch's rows travel.
 //
-// Everything runs in order on the legacy default stream; host-side index arrays (positions,
-// token ids, row lists) are staged through small device buffers.
+// Everything runs in order on the backend's own stream. Ops are recorded, not launched, and run
+// when a result is read (to_host): a recurring step — every decode step — replays as one CUDA
+// graph (step_recorder.h). Host-side arrays (positions, token ids, row lists, key counts) are
+// staged into the step's arena, never passed as launch arguments. UNICORN_CUDA_GRAPHS=0 turns
+// the graphs off (every launch direct), for comparison.
 #pragma once
 
 #include <cstddef>
@@ -17,6 +20,8 @@
 
 #include "backend/backend.h"
 #include "backend/cuda/device.h"
+#include "backend/cuda/kernels/gemm.h"
+#include "backend/cuda/step_recorder.h"
 
 namespace unicorn::cuda {
 
@@ -61,21 +66,28 @@ class CudaBackend final : public Backend {
 
     // Bytes of weights uploaded so far (for `info`/logs).
     size_t weight_bytes() const { return weight_bytes_; }
+    // How recorded steps ran: steps_direct, steps_captured (into a graph), steps_replayed.
+    std::vector<std::pair<std::string, int64_t>> counters() const override;
 
   private:
     explicit CudaBackend(int device) : device_(device) {}
+    // Records fn(args…, stream) for the current step; every argument is part of the step's
+    // identity (a graph is replayed only for launches with identical arguments).
+    template <typename... P, typename... A>
+    Status enqueue(const char* name, Status (*fn)(P...), A... args);
     // The device copy of a tensor: itself when already on the device, else the cached upload of
     // the host tensor (contiguous rows), uploading it the first time.
     Result<Tensor> device_copy(const Tensor& t);
-    // Small host arrays copied into a device scratch buffer that stays valid until the next
-    // stage() call on the slot (ops run in stream order, so reuse is safe). Slots: 0 query
-    // positions, 1 key positions, 2/3 copy_rows source/destination rows, 4 token ids.
-    static constexpr int kStageSlots = 5;
-    Result<const void*> stage(const void* host, size_t bytes, int slot);
+    // A host array in the step's arena (valid on the device when the step runs).
+    Result<const void*> stage(const void* host, size_t bytes) { return rec_->stage(host, bytes); }
 
-    struct Pool;  // caching allocator for activations
+    struct Pool;  // caching allocators (activations; to_host results)
     int device_;
-    std::shared_ptr<Pool> pool_;
+    cudaStream_t stream_ = nullptr;
+    std::unique_ptr<StepRecorder> rec_;
+    std::unique_ptr<GemmContext> gemm_;       // created on the first many-token linear
+    std::vector<uint64_t> words_;             // enqueue()'s scratch
+    std::shared_ptr<Pool> pool_, host_pool_;  // device memory, pinned host memory
     struct WeightKey {
         const void* data;
         int64_t rows, cols;
@@ -88,8 +100,6 @@ class CudaBackend final : public Backend {
     };
     std::map<WeightKey, std::shared_ptr<DeviceBuffer>> weights_;
     size_t weight_bytes_ = 0;
-    std::vector<DeviceBuffer> scratch_;         // one per stage slot
-    std::vector<std::vector<uint8_t>> staged_;  // what each slot holds now
     std::mutex mu_;
 };
 

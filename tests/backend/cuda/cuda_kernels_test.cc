@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -432,17 +433,37 @@ TEST_F(CudaKernelTest, AttentionMatchesReference) {
         const Mat q = mat(c.t, qw, 3);
         // K and V side by side in one buffer, as a KV cache's column slices: stride > width.
         Mat kv = mat(c.s, 2 * kvw, 4);
-        const DevMat dq = dev(q), dkv = dev(kv), out = dev_poisoned(c.t, qw, 2);
+        const DevMat dq = dev(q), dkv = dev(kv);
         const cuda::DeviceBuffer dqp = upload(q_pos), dkp = upload(k_pos);
-        const cuda::ConstView kview{dkv.ptr(), c.s, kvw, dkv.stride};
-        const cuda::ConstView vview{dkv.ptr() + kvw, c.s, kvw, dkv.stride};
+        const cuda::DeviceBuffer dn = upload(std::vector<int32_t>{static_cast<int32_t>(c.s)});
         // Scores of std ~1; with a softcap, of std ~sqrt(head_dim), so that the cap bites.
         const float scale = c.softcap > 0 ? 1.0f : 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-        const Status st =
-            cuda::attention(dq.c(), static_cast<const int32_t*>(dqp.data()), kview, vview,
-                            static_cast<const int32_t*>(dkp.data()), c.heads, c.kv_heads,
-                            c.head_dim, scale, c.window, c.softcap, out.v());
-        ASSERT_TRUE(st.ok()) << st.to_string() << " " << where;
+        // Three launches of the same case: one block per (query, head); split-K with the
+        // count of splits the backend would pick; and the key count read from device memory
+        // with the view's rows only a bound (a power of two, as a recorded decode step passes)
+        // and 5 splits, so that some splits hold no key at all.
+        const int64_t bound = std::bit_ceil(static_cast<uint64_t>(c.s));
+        const int split_cases[3] = {1, cuda::attention_splits(c.t, c.heads, c.s), 5};
+        std::vector<DevMat> outs;
+        for (int variant = 0; variant < 3; ++variant) {
+            const int splits = split_cases[variant];
+            const int64_t rows = variant == 2 ? bound : c.s;
+            const cuda::ConstView kview{dkv.ptr(), rows, kvw, dkv.stride};
+            const cuda::ConstView vview{dkv.ptr() + kvw, rows, kvw, dkv.stride};
+            const cuda::DeviceBuffer partials =
+                cuda::DeviceBuffer::alloc(sizeof(float) * static_cast<size_t>(c.t * c.heads) *
+                                          static_cast<size_t>(splits * (c.head_dim + 2)))
+                    .value();
+            outs.push_back(dev_poisoned(c.t, qw, 2));
+            const Status st =
+                cuda::attention(dq.c(), static_cast<const int32_t*>(dqp.data()), kview, vview,
+                                static_cast<const int32_t*>(dkp.data()),
+                                variant == 2 ? static_cast<const int32_t*>(dn.data()) : nullptr,
+                                c.heads, c.kv_heads, c.head_dim, scale, c.window, c.softcap, splits,
+                                static_cast<float*>(partials.data()), outs.back().v());
+            ASSERT_TRUE(st.ok()) << st.to_string() << " " << where;
+            ASSERT_TRUE(cuda::synchronize().ok());
+        }
 
         ops::AttentionParams p;
         p.n_heads = c.heads;
@@ -457,16 +478,18 @@ TEST_F(CudaKernelTest, AttentionMatchesReference) {
             Tensor::view(DType::kF32, Shape{c.s, kvw}, kv.data.data() + kvw, kv_stride);
         Mat want(c.t, qw);
         ops::ref::attention(q.tensor(), q_pos, kt, vt, k_pos, p, want.tensor());
-        const Mat got = fetch(out);
-        // fp32 scores (ops/ref: double): ~1e-6 relative error in q·k over head_dim products,
-        // which the softmax weights and the weighted sum carry into the outputs: 5e-5 of the
-        // largest output is an upper bound with margin; a masking or rescaling error is O(0.1).
-        EXPECT_LE(max_rel_err(got, want), 5e-5) << where;
-        for (int64_t j = 0; j < qw; ++j)
-            ASSERT_EQ(got.at(0, j), 0.0f) << "query with no visible key, " << where;
-        if (c.window > 0 && c.t > 2) {
+        for (int variant = 0; variant < 3; ++variant) {
+            const Mat got = fetch(outs[static_cast<size_t>(variant)]);
+            // fp32 scores (ops/ref: double): ~1e-6 relative error in q·k over head_dim products,
+            // which the softmax weights and the weighted sum carry into the outputs: 5e-5 of the
+            // largest output is an upper bound with margin; a masking or rescaling error is O(0.1).
+            EXPECT_LE(max_rel_err(got, want), 5e-5) << where << " splits " << split_cases[variant];
             for (int64_t j = 0; j < qw; ++j)
-                ASSERT_EQ(got.at(1, j), 0.0f) << "query past the window, " << where;
+                ASSERT_EQ(got.at(0, j), 0.0f) << "query with no visible key, " << where;
+            if (c.window > 0 && c.t > 2) {
+                for (int64_t j = 0; j < qw; ++j)
+                    ASSERT_EQ(got.at(1, j), 0.0f) << "query past the window, " << where;
+            }
         }
     }
 }
@@ -569,7 +592,9 @@ TEST_F(CudaKernelTest, ZeroSizeCallsSucceed) {
     EXPECT_TRUE(cuda::altup_predict(c0, c0, 4, v0).ok());
     EXPECT_TRUE(cuda::altup_correct(c0, c0, c0, 4, v0).ok());
     EXPECT_TRUE(cuda::rope(v0, nullptr, 8, 64, 64, true, nullptr).ok());
-    EXPECT_TRUE(cuda::attention(c0, nullptr, c0, c0, nullptr, 8, 2, 64, 1.0f, 0, 0.0f, v0).ok());
+    EXPECT_TRUE(cuda::attention(c0, nullptr, c0, c0, nullptr, nullptr, 8, 2, 64, 1.0f, 0, 0.0f, 1,
+                                nullptr, v0)
+                    .ok());
     // (A width that is not whole blocks is an error even with no rows.)
     EXPECT_FALSE(cuda::embedding(DType::kQ4_K, nullptr, 144, nullptr, 1.0f, v0).ok());
     EXPECT_TRUE(

@@ -63,10 +63,15 @@ Status rope(View x, const int32_t* positions, int n_heads, int head_dim, int rot
             const float* inv_freq, void* stream = nullptr);
 
 // Causal GQA attention (ops/attention.h): q [T, H·Dh] at q_pos [T], k/v [S, Hkv·Dh] at
-// k_pos [S] (any order), positions in device memory; out [T, H·Dh].
+// k_pos [S] (any order), positions in device memory; out [T, H·Dh]. With n_keys (device
+// memory) the first *n_keys ≤ k.rows rows are the keys and k.rows only bounds them. The keys
+// are cut into `splits` ranges run by separate blocks (flash-decoding; attention_splits() picks
+// the number for a shape), which then need `partials`: T·H·splits·(head_dim + 2) floats.
+int attention_splits(int64_t t, int n_heads, int64_t max_keys);
 Status attention(ConstView q, const int32_t* q_pos, ConstView k, ConstView v, const int32_t* k_pos,
-                 int n_heads, int n_kv_heads, int head_dim, float scale, int window, float softcap,
-                 View out, void* stream = nullptr);
+                 const int32_t* n_keys, int n_heads, int n_kv_heads, int head_dim, float scale,
+                 int window, float softcap, int splits, float* partials, View out,
+                 void* stream = nullptr);
 
 // out[i] = dequantized table row ids[i] · scale; table rows of any matvec type, row_bytes
 // apart; ids in device memory.

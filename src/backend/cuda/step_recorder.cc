@@ -1,0 +1,233 @@
+#include "backend/cuda/step_recorder.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "backend/cuda/cuda_status.h"
+
+namespace unicorn::cuda {
+namespace {
+
+constexpr size_t kMinChunk = size_t{1} << 20;
+constexpr size_t kMaxShapes = 64;  // step shapes remembered (graphs kept) at once
+
+uint64_t mix(uint64_t h, uint64_t w) {
+    h ^= w + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    return h * 0xff51afd7ed558ccdull;
+}
+
+uint64_t hash_bytes(const void* p, size_t n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    uint64_t h = 0xcbf29ce484222325ull ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        std::memcpy(&w, b + i, 8);
+        h = mix(h, w);
+    }
+    for (; i < n; ++i) h = mix(h, b[i]);
+    return h;
+}
+
+}  // namespace
+
+StepRecorder::StepRecorder(cudaStream_t stream, bool graphs) : stream_(stream), graphs_(graphs) {
+    const char* d = std::getenv("UNICORN_CUDA_GRAPH_DEBUG");
+    debug_ = d != nullptr && std::strcmp(d, "0") != 0;
+}
+
+// The first launch where this step differs from the previous one, on stderr.
+void StepRecorder::report_difference(const std::vector<uint64_t>& words) const {
+    size_t i = 0, j = 0, launch = 0;
+    while (i < words.size() && j < prev_words_.size()) {
+        const uint64_t n = words[i], m = prev_words_[j];
+        const char* name = launch < names_.size() ? names_[launch] : "?";
+        const char* prev = launch < prev_names_.size() ? prev_names_[launch] : "?";
+        if (n != m || std::strcmp(name, prev) != 0) {
+            std::fprintf(stderr, "cuda graphs: launch %zu is %s (%llu words), was %s (%llu)\n",
+                         launch, name, static_cast<unsigned long long>(n), prev,
+                         static_cast<unsigned long long>(m));
+            return;
+        }
+        for (uint64_t w = 1; w <= n; ++w)
+            if (words[i + w] != prev_words_[j + w]) {
+                std::fprintf(stderr,
+                             "cuda graphs: launch %zu (%s) argument word %llu: %llx, was %llx\n",
+                             launch, name, static_cast<unsigned long long>(w - 1),
+                             static_cast<unsigned long long>(words[i + w]),
+                             static_cast<unsigned long long>(prev_words_[j + w]));
+                return;
+            }
+        i += n + 1, j += n + 1, ++launch;
+    }
+    std::fprintf(stderr, "cuda graphs: %zu launches, was %zu\n", names_.size(), prev_names_.size());
+}
+
+StepRecorder::~StepRecorder() {
+    if (stream_ != nullptr) cudaStreamSynchronize(stream_);
+    for (auto& [h, s] : shapes_)
+        if (s.exec != nullptr) cudaGraphExecDestroy(s.exec);
+    for (Chunk& c : chunks_) {
+        cudaFreeHost(c.host);
+        cudaFree(c.device);
+    }
+    if (uploaded_ != nullptr) cudaEventDestroy(uploaded_);
+}
+
+Status StepRecorder::ensure_reusable() {
+    if (!upload_pending_) return ok_status();
+    upload_pending_ = false;
+    return cuda_status(cudaEventSynchronize(uploaded_), "waiting for the step arena upload");
+}
+
+Result<StepRecorder::Space> StepRecorder::stage_space(size_t bytes) {
+    UNI_RETURN_IF_ERROR(ensure_reusable());
+    // Power-of-two slots: an array that grows step by step (a KV cache's positions) keeps its
+    // offset, and so do the blobs after it, until it crosses a power of two.
+    const size_t slot = std::bit_ceil(std::max<size_t>(bytes, 256));
+    Chunk* c = nullptr;
+    for (Chunk& ch : chunks_)
+        if (ch.size - ch.used >= slot) {
+            c = &ch;
+            break;
+        }
+    if (c == nullptr) {
+        // Chunks are never freed while graphs may point into them.
+        Chunk ch;
+        ch.size = std::max(kMinChunk, slot);
+        UNI_RETURN_IF_ERROR(cuda_status(cudaMallocHost(&ch.host, ch.size), "cudaMallocHost"));
+        if (cudaError_t e = cudaMalloc(&ch.device, ch.size); e != cudaSuccess) {
+            cudaFreeHost(ch.host);
+            return resource_exhausted(fmt::format("cuda: cannot allocate a {}-byte step arena: {}",
+                                                  ch.size, cudaGetErrorString(e)));
+        }
+        chunks_.push_back(ch);
+        c = &chunks_.back();
+    }
+    Space s{static_cast<char*>(c->host) + c->used, static_cast<char*>(c->device) + c->used};
+    c->used += slot;
+    return s;
+}
+
+Result<const void*> StepRecorder::stage(const void* host, size_t bytes) {
+    // Shared only when staged again from the same host array with the same contents (every layer
+    // passing the step's positions): sharing equal contents from different arrays would make
+    // a step's pointers depend on coincidences of values, and no two steps would match.
+    const uint64_t h = mix(hash_bytes(host, bytes), reinterpret_cast<uintptr_t>(host));
+    auto [lo, hi] = blobs_.equal_range(h);
+    for (auto it = lo; it != hi; ++it)
+        if (it->second.source == host && it->second.bytes == bytes &&
+            std::memcmp(it->second.host, host, bytes) == 0)
+            return it->second.device;
+    UNI_ASSIGN_OR_RETURN(Space s, stage_space(bytes));
+    if (bytes > 0) std::memcpy(s.host, host, bytes);
+    blobs_.emplace(h, Blob{host, s.host, s.device, bytes});
+    return static_cast<const void*>(s.device);
+}
+
+void StepRecorder::record(const char* name, Launch launch, const uint64_t* words, size_t n_words) {
+    launches_.push_back(std::move(launch));
+    if (debug_) names_.push_back(name);
+    counts_.launches++;
+    words_.push_back(n_words);
+    words_.insert(words_.end(), words, words + n_words);
+}
+
+Status StepRecorder::run_direct() {
+    for (Launch& l : launches_) UNI_RETURN_IF_ERROR(l(stream_));
+    return ok_status();
+}
+
+Status StepRecorder::capture(Shape& shape) {
+    UNI_RETURN_IF_ERROR(cuda_status(
+        cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal), "graph capture"));
+    Status run = run_direct();
+    cudaGraph_t graph = nullptr;
+    Status end = cuda_status(cudaStreamEndCapture(stream_, &graph), "graph capture end");
+    UNI_RETURN_IF_ERROR(run);
+    UNI_RETURN_IF_ERROR(end);
+    Status inst = cuda_status(cudaGraphInstantiate(&shape.exec, graph, 0), "graph instantiate");
+    cudaGraphDestroy(graph);
+    return inst;
+}
+
+void StepRecorder::evict_if_full() {
+    while (shapes_.size() >= kMaxShapes && !lru_.empty()) {
+        auto it = shapes_.find(lru_.back());
+        if (it != shapes_.end()) {
+            if (it->second.exec != nullptr) cudaGraphExecDestroy(it->second.exec);
+            shapes_.erase(it);
+        }
+        lru_.pop_back();
+    }
+}
+
+Status StepRecorder::flush() {
+    if (launches_.empty() && blobs_.empty()) return ok_status();
+    std::vector<uint64_t> words = std::move(words_);
+    words_.clear();
+    blobs_.clear();
+    Status s = ok_status();
+    // The arena goes up first, in stream order before the kernels that read it.
+    for (Chunk& c : chunks_) {
+        if (c.used == 0 || !s.ok()) continue;
+        s = cuda_status(cudaMemcpyAsync(c.device, c.host, c.used, cudaMemcpyHostToDevice, stream_),
+                        "step arena upload");
+        c.used = 0;
+    }
+    if (s.ok() && !chunks_.empty()) {
+        if (uploaded_ == nullptr)
+            s = cuda_status(cudaEventCreateWithFlags(&uploaded_, cudaEventDisableTiming),
+                            "cudaEventCreate");
+        if (s.ok()) s = cuda_status(cudaEventRecord(uploaded_, stream_), "cudaEventRecord");
+        upload_pending_ = s.ok();
+    }
+    if (debug_ && !launches_.empty()) {
+        if (!prev_words_.empty() && words != prev_words_) report_difference(words);
+        prev_words_ = words;
+        prev_names_ = names_;
+    }
+    names_.clear();
+    if (s.ok() && !launches_.empty()) {
+        const uint64_t h = hash_bytes(words.data(), words.size() * sizeof(uint64_t));
+        auto it = shapes_.find(h);
+        if (it != shapes_.end() && it->second.words != words) {  // a hash collision: start over
+            if (it->second.exec != nullptr) cudaGraphExecDestroy(it->second.exec);
+            shapes_.erase(it);
+            it = shapes_.end();
+        }
+        if (!graphs_) {
+            s = run_direct();
+            counts_.direct++;
+        } else if (it == shapes_.end()) {
+            evict_if_full();
+            Shape shape;
+            shape.words = std::move(words);
+            shape.seen = 1;
+            shapes_.emplace(h, std::move(shape));
+            lru_.push_front(h);
+            s = run_direct();
+            counts_.direct++;
+        } else {
+            Shape& shape = it->second;
+            lru_.remove(h);
+            lru_.push_front(h);
+            if (shape.exec == nullptr) {
+                s = capture(shape);
+                counts_.captured++;
+            } else {
+                counts_.replayed++;
+            }
+            if (s.ok()) s = cuda_status(cudaGraphLaunch(shape.exec, stream_), "cudaGraphLaunch");
+        }
+    }
+    launches_.clear();
+    return s;
+}
+
+}  // namespace unicorn::cuda
