@@ -96,8 +96,18 @@ Tensor attention(ExecContext& ctx, const Tensor& q, std::span<const int32_t> q_p
 
 UNICORN_BINARY_OP(gelu_tanh_mul, OpKind::kGeluTanhMul)
 UNICORN_BINARY_OP(silu_mul, OpKind::kSiluMul)
-UNICORN_BINARY_OP(add, OpKind::kAdd)
 #undef UNICORN_BINARY_OP
+
+Tensor add(ExecContext& ctx, const Tensor& a, const Tensor& b) {
+    Tensor out = f32(ctx, a.rows(), a.cols());
+    Status s = validate_add(a, b, out);
+    if (!s.ok()) {
+        ctx.fail(s);
+        return out;
+    }
+    ctx.run(OpKind::kAdd, DType::kF32, [&](Backend& be) { return be.add(a, b, out); });
+    return out;
+}
 
 Tensor softcap(ExecContext& ctx, const Tensor& x, float cap) {
     Tensor out = f32(ctx, x.rows(), x.cols());

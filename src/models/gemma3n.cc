@@ -267,7 +267,7 @@ class Gemma3n final : public Model {
         blocks::MlpWeights mlp;
         blocks::AttentionConfig attn_cfg;               // window, RoPE base, KV source
         float sparsity_z = 0;                           // > 0: gaussian top-k on the gate
-        Tensor router_norm, router;                     // [D], [A, D]
+        Tensor router_norm, router;                     // [D] (times 1/D), [A, D]
         Tensor predict_coefs;                           // F32 [A·A, A]
         Tensor correct_coefs;                           // F32 [A, A], clipped
         Tensor correct_scale;                           // F32 [1, D]
@@ -293,7 +293,6 @@ class Gemma3n final : public Model {
     std::vector<Layer> layers_;
 };
 
-// HF stores A−1 matrices; GGUF one [A−1, D, D] stack. Views of D rows each.
 // HF stores A−1 matrices; GGUF one [A−1, D, D] stack. Views of D rows each.
 Result<std::vector<Tensor>> load_stack(WeightLoader& load, const ModelFiles& f,
                                        const NameTable& names, const std::string& gguf_name,
@@ -341,7 +340,13 @@ Status Gemma3n::load_layer(WeightLoader& load, int l, int src_l, int64_t ffn, La
     UNI_ASSIGN_OR_RETURN(Tensor down, mat("ffn_down.weight", Shape{d, full_ffn}));
     // MatFormer: the nested FFN is a prefix of the full one (views, no copy).
     w->mlp = {gate.slice_rows(0, ffn), up.slice_rows(0, ffn), down.slice_cols(0, ffn)};
-    UNI_ASSIGN_OR_RETURN(w->router_norm, norm("altup_router_norm.weight", d));
+    UNI_ASSIGN_OR_RETURN(Tensor router_norm, norm("altup_router_norm.weight", d));
+    // The router scales its normed input by 1/D: folded into the norm weight here, one op less
+    // per router call on a device (exact for a power-of-two D, else within an ulp of HF's order).
+    w->router_norm = Tensor::empty(DType::kF32, Shape{d});
+    for (int64_t i = 0; i < d; ++i)
+        w->router_norm.data_as<float>()[i] =
+            router_norm.data_as<float>()[i] * (1.0f / static_cast<float>(d));
     UNI_ASSIGN_OR_RETURN(w->router, mat("altup_router.weight", Shape{a, d}));
     UNI_ASSIGN_OR_RETURN(w->predict_coefs,
                          load.f32(blk(src_l, "altup_predict_coef.weight"), Shape{a * a, a}));
@@ -477,8 +482,7 @@ Status Gemma3n::load(std::shared_ptr<ModelFiles> files, const LoadOptions& optio
 // tanh(router(RMSNorm(x) / D)): the AltUp mixing weights per token (Gemma3nTextAltUp.
 // compute_router_modalities). x [T, D] → [T, A].
 Tensor Gemma3n::router(ExecContext& ctx, const Layer& w, const Tensor& x) {
-    const float inv_d = 1.0f / static_cast<float>(cfg_.d_model);
-    Tensor h = ops::scale(ctx, ops::rms_norm(ctx, x, w.router_norm, cfg_.rms_eps), inv_d);
+    Tensor h = ops::rms_norm(ctx, x, w.router_norm, cfg_.rms_eps);  // the norm weight has the 1/D
     return ops::softcap(ctx, ops::linear(ctx, h, w.router), 1.0f);  // softcap with c = 1: tanh
 }
 
@@ -519,10 +523,13 @@ Tensor Gemma3n::layer(ExecContext& ctx, const Layer& w, int l, const Tensor& xs,
     Tensor z = cfg_.correct_scale ? ops::mul(ctx, active_corr, w.correct_scale) : active_corr;
     z = ops::gelu_tanh_mul(ctx, ops::linear(ctx, z, w.ple_gate), ple);         // [T, P]
     z = ops::rms_norm(ctx, ops::linear(ctx, z, w.ple_proj), w.ple_norm, eps);  // [T, D]
-    std::vector<Tensor> out{active_corr};
-    for (int a = 1; a < a_n; ++a)
-        out.push_back(ops::add(ctx, corr.slice_rows(a * t, (a + 1) * t), z));
-    Tensor next = a_n == 1 ? active_corr : ops::concat_rows(ctx, out);  // [A·T, D]
+    // One add for all A−1 other streams (z repeats every T rows).
+    Tensor next = a_n == 1
+                      ? active_corr
+                      : ops::concat_rows(
+                            ctx, std::vector<Tensor>{
+                                     active_corr, ops::add(ctx, corr.slice_rows(t, a_n * t), z)});
+    // [A·T, D]
     ctx.name(fmt::format("layer.{}.out", l), next);
     return next;
 }

@@ -18,6 +18,18 @@ Status validate_binary(const Tensor& a, const Tensor& b, const Tensor& out) {
     return ok_status();
 }
 
+Status validate_add(const Tensor& a, const Tensor& b, const Tensor& out) {
+    UNI_RETURN_IF_ERROR(detail::expect_f32_2d(a, "add input"));
+    UNI_RETURN_IF_ERROR(detail::expect_f32_2d(b, "add input"));
+    UNI_RETURN_IF_ERROR(detail::expect_f32_2d(out, "add output"));
+    const bool repeats = b.rows() > 0 ? a.rows() % b.rows() == 0 : a.rows() == 0;
+    if (a.shape() != out.shape() || b.cols() != a.cols() || !repeats)
+        return invalid_argument(
+            fmt::format("add: {} + {} → {} (b must have a's columns and a row count dividing a's)",
+                        a.describe(), b.describe(), out.describe()));
+    return ok_status();
+}
+
 Status validate_unary(const Tensor& x, const Tensor& out) {
     UNI_RETURN_IF_ERROR(detail::expect_f32_2d(x, "elementwise input"));
     UNI_RETURN_IF_ERROR(detail::expect_f32_2d(out, "elementwise output"));

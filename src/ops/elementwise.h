@@ -11,8 +11,11 @@
 
 namespace unicorn::ops {
 
-// Elementwise binary ops (gelu_tanh_mul, silu_mul, add): equal shapes, F32.
+// Elementwise binary ops (gelu_tanh_mul, silu_mul): equal shapes, F32.
 Status validate_binary(const Tensor& a, const Tensor& b, const Tensor& out);
+// add: a, out F32 [R, N]; b F32 [R, N], or [B, N] with R a multiple of B: b repeats every B rows
+// (row r adds b[r mod B] — one update added to each of AltUp's stacked streams at once).
+Status validate_add(const Tensor& a, const Tensor& b, const Tensor& out);
 // Elementwise unary ops (softcap): equal shapes, F32.
 Status validate_unary(const Tensor& x, const Tensor& out);
 // mul: a F32 [T, N]; b F32 [T, N], or one row ([1, N] or rank-1 [N]) broadcast over a's rows;

@@ -114,6 +114,13 @@ TEST_P(CpuKernelTest, ElementwiseMatchReference) {
                 // fast tanh/exp: absolute error ~1e-7 times |x·u| magnitudes up to ~50.
                 EXPECT_LE(max_abs_diff(got, want), 1e-5 * (1 + max_abs(want))) << op.name;
             }
+            if (rows > 0) {  // add with b repeating: 7 rows = 7 × 1 row
+                Tensor b1 = random_f32(rng_, 1, cols, 2.0f), got = poisoned_f32(rows, cols),
+                       want = poisoned_f32(rows, cols);
+                cpu::add(pool_, a, b1, got);
+                ops::ref::add(a, b1, want);
+                EXPECT_LE(max_abs_diff(got, want), 1e-5 * (1 + max_abs(want))) << "add repeating";
+            }
             Tensor got = poisoned_f32(rows, cols), want = poisoned_f32(rows, cols);
             cpu::softcap(pool_, a, 3.0f, got);
             ops::ref::softcap(a, 3.0f, want);

@@ -53,6 +53,20 @@ TEST(Gemma3nValidationTest, Mul) {
     expect_invalid(validate_mul(a, Tensor(), out), "undefined b");
 }
 
+// add takes b of a's shape or repeating every B rows (AltUp's A−1 streams get one update).
+TEST(Gemma3nValidationTest, AddRepeatsRowsThatDivide) {
+    const Tensor a = strided(6, 33), out = f32({6, 33});
+    EXPECT_TRUE(validate_add(a, strided(6, 33), out).ok());
+    EXPECT_TRUE(validate_add(a, f32({2, 33}), out).ok());
+    EXPECT_TRUE(validate_add(a, f32({1, 33}), out).ok());
+    EXPECT_TRUE(validate_add(f32({0, 33}), f32({0, 33}), f32({0, 33})).ok());
+    expect_invalid(validate_add(a, f32({4, 33}), out), "4 rows do not divide 6");
+    expect_invalid(validate_add(a, f32({0, 33}), out), "no rows to repeat");
+    expect_invalid(validate_add(a, f32({6, 32}), out), "cols differ");
+    expect_invalid(validate_add(a, f32({6, 33}), f32({6, 32})), "output shape");
+    expect_invalid(validate_add(a, f32({33}), out), "rank-1 b");
+}
+
 TEST(Gemma3nValidationTest, Scale) {
     EXPECT_TRUE(validate_scale(strided(7, 33), 0.5f, f32({7, 33})).ok());
     EXPECT_TRUE(validate_scale(strided(7, 33), 0.0f, f32({7, 33})).ok());

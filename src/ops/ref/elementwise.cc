@@ -33,7 +33,14 @@ void silu_mul(const Tensor& g, const Tensor& u, const Tensor& out) {
 }
 
 void add(const Tensor& a, const Tensor& b, const Tensor& out) {
-    binary(a, b, out, [](double x, double y) { return x + y; });
+    // b repeats every b.rows() rows (validate_add).
+    for (int64_t r = 0; r < a.rows(); ++r) {
+        const float* pa = a.row<float>(r);
+        const float* pb = b.row<float>(r % b.rows());
+        float* po = out.row<float>(r);
+        for (int64_t j = 0; j < a.cols(); ++j)
+            po[j] = static_cast<float>(static_cast<double>(pa[j]) + pb[j]);
+    }
 }
 
 void softcap(const Tensor& x, float cap, const Tensor& out) {

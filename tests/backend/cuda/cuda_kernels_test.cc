@@ -239,6 +239,10 @@ TEST_F(CudaKernelTest, RmsNormAndElementwiseMatchReference) {
                     "add", 1e-7, [&](cuda::View o) { return cuda::add(dx.c(), du.c(), o); },
                     [&](const Tensor& t) { ops::ref::add(x.tensor(), u.tensor(), t); });
                 check(
+                    "add (b repeating)", 1e-7,
+                    [&](cuda::View o) { return cuda::add(dx.c(), db1.c(), o); },
+                    [&](const Tensor& t) { ops::ref::add(x.tensor(), b1.tensor(), t); });
+                check(
                     "mul", 1e-7, [&](cuda::View o) { return cuda::mul(dx.c(), du.c(), o); },
                     [&](const Tensor& t) { ops::ref::mul(x.tensor(), u.tensor(), t); });
                 check(

@@ -20,8 +20,9 @@ void silu_mul(ThreadPool& pool, const Tensor& g, const Tensor& u, const Tensor& 
 
 void add(ThreadPool& pool, const Tensor& a, const Tensor& b, const Tensor& out) {
     const VecOps& v = vec_ops();
+    // b repeats every b.rows() rows (ops/elementwise.h).
     for_rows(pool, out, [&](int64_t r, int64_t n) {
-        v.add(a.row<float>(r), b.row<float>(r), out.row<float>(r), n);
+        v.add(a.row<float>(r), b.row<float>(r % b.rows()), out.row<float>(r), n);
     });
 }
 

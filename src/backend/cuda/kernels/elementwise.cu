@@ -42,7 +42,7 @@ __device__ inline float& at(const View& v, int64_t r, int64_t c) {
 
 Status add(ConstView a, ConstView b, View out, void* stream) {
     return launch(a.rows, a.cols, stream, "add", [=] __device__(int64_t r, int64_t c) {
-        at(out, r, c) = at(a, r, c) + at(b, r, c);
+        at(out, r, c) = at(a, r, c) + at(b, r % b.rows, c);  // b repeats every b.rows rows
     });
 }
 

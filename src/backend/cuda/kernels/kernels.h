@@ -39,7 +39,7 @@ struct ConstView {
 // op below: ops/ref (the scalar reference), shapes validated by the caller.
 Status rms_norm(ConstView x, const float* w, View out, float eps, void* stream = nullptr);
 
-// Elementwise, per row over equally shaped views.
+// Elementwise, per row over equally shaped views (add: b may repeat every b.rows rows).
 Status add(ConstView a, ConstView b, View out, void* stream = nullptr);
 Status gelu_tanh_mul(ConstView g, ConstView u, View out, void* stream = nullptr);
 Status silu_mul(ConstView g, ConstView u, View out, void* stream = nullptr);
