@@ -1,5 +1,7 @@
 #include "exec/exec_context.h"
 
+#include <fmt/format.h>
+
 #include "core/log.h"
 
 namespace unicorn {
@@ -37,6 +39,10 @@ void ExecContext::copy_rows(const Tensor& src, std::span<const int64_t> src_rows
 Result<Tensor> ExecContext::to_host(const Tensor& t) {
     if (!t.on_device()) return t;
     return primary_.to_host(t);
+}
+
+void ExecContext::name_layer(int layer, const char* what, const Tensor& t) {
+    if (dump_ && !failed()) name(fmt::format("layer.{}.{}", layer, what), t);
 }
 
 void ExecContext::fail(Status s) {

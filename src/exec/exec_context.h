@@ -64,6 +64,9 @@ class ExecContext {
         if (!t.on_device()) return dump_(label, t);
         if (auto h = to_host(t); h.ok()) dump_(label, *h);
     }
+    // name("layer.<layer>.<what>", t), the label formatted only when dumping (forward passes
+    // name several tensors per layer; formatting them all would cost every step).
+    void name_layer(int layer, const char* what, const Tensor& t);
 
     // Runs fn on the chosen backend, records time and the first error.
     template <typename F>

@@ -229,7 +229,7 @@ Tensor Gemma3::layer(ExecContext& ctx, const Layer& w, int l, Tensor x /* [T, D]
     h = ops::rms_norm(ctx, x, w.pre_ffn_norm, eps);                              // [T, D]
     Tensor m = blocks::gated_mlp(ctx, h, w.mlp, blocks::Activation::kGeluTanh);  // [T, D]
     x = ops::add(ctx, x, ops::rms_norm(ctx, m, w.post_ffn_norm, eps));           // [T, D]
-    ctx.name(fmt::format("layer.{}.out", l), x);
+    ctx.name_layer(l, "out", x);
     return x;
 }
 

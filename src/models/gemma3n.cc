@@ -530,7 +530,7 @@ Tensor Gemma3n::layer(ExecContext& ctx, const Layer& w, int l, const Tensor& xs,
                             ctx, std::vector<Tensor>{
                                      active_corr, ops::add(ctx, corr.slice_rows(t, a_n * t), z)});
     // [A·T, D]
-    ctx.name(fmt::format("layer.{}.out", l), next);
+    ctx.name_layer(l, "out", next);
     return next;
 }
 

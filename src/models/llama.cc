@@ -193,7 +193,7 @@ Tensor Llama::layer(ExecContext& ctx, const Layer& w, int l, Tensor x /* [T, D] 
     x = ops::add(ctx, x, blocks::self_attention(ctx, h, w.attn, attn_cfg_, l, plan));   // [T, D]
     h = ops::rms_norm(ctx, x, w.ffn_norm, cfg_.rms_eps);                                // [T, D]
     x = ops::add(ctx, x, blocks::gated_mlp(ctx, h, w.mlp, blocks::Activation::kSilu));  // [T, D]
-    ctx.name(fmt::format("layer.{}.out", l), x);
+    ctx.name_layer(l, "out", x);
     return x;
 }
 

@@ -34,6 +34,6 @@ G270=${UNICORN_CACHE:-$HOME/.cache/unicorn}/models/gemma-3-270m-Q4_K_M.gguf
 if [ -f "$G270" ]; then
   $C/bin/make_random_like --header-out $C/gemma3-270m.header "$G270" >/dev/null
 fi
-tar -C $C -cJf $C/pack.tar.xz bin lib $([ -f $C/gemma3-270m.header ] && echo gemma3-270m.header)
+XZ_OPT="-9 -T2" tar -C $C -cJf $C/pack.tar.xz bin lib $([ -f $C/gemma3-270m.header ] && echo gemma3-270m.header)
 rm -rf $C/bin $C/lib $C/gemma3-270m.header $C/llama-convert $C/run_fixtures.sh
 du -sh $C/*

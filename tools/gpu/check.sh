@@ -19,13 +19,12 @@ C=.gpu-carry
 [ -f $C/pack.tar.xz ] && { rm -rf $C/bin $C/lib $C/gemma3-270m.header; tar -C $C -xJf $C/pack.tar.xz; }
 B=$C/bin
 export LD_LIBRARY_PATH=$PWD/$C/lib:${LD_LIBRARY_PATH:-}
-# cuBLAS: the toolkit's, else the one PyTorch's wheels bring.
-for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib \
+# cuBLAS (and llama-bench's cudart/NCCL): the toolkit's, then what PyTorch's wheels bring.
+for d in /usr/local/cuda/lib64 \
   $(python3 -c 'import nvidia, os; print(" ".join(os.path.join(p, "*/lib") for p in nvidia.__path__))' 2>/dev/null); do
-  for dd in $d; do
-    if [ -e "$dd/libcublas.so.13" ]; then export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$dd; break 2; fi
-  done
+  for dd in $d; do [ -d "$dd" ] && LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$dd; done
 done
+export LD_LIBRARY_PATH
 export UNICORN_TEST_DATA=$PWD/tests/data
 SHAPES=${SHAPES:-/tmp/shapes}
 REPS=${REPS:-3}

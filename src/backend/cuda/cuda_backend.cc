@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <bit>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -172,7 +173,10 @@ std::vector<std::pair<std::string, int64_t>> CudaBackend::counters() const {
     return {{"steps_direct", c.direct},
             {"steps_captured", c.captured},
             {"steps_replayed", c.replayed},
-            {"launches", c.launches}};
+            {"launches", c.launches},
+            {"record_ms", static_cast<int64_t>(c.record_s * 1e3)},
+            {"flush_ms", static_cast<int64_t>(c.flush_s * 1e3)},
+            {"sync_ms", static_cast<int64_t>(sync_s_ * 1e3)}};
 }
 
 std::string CudaBackend::name() const { return fmt::format("cuda:{}", device_); }
@@ -248,7 +252,9 @@ Result<Tensor> CudaBackend::to_host(const Tensor& t) {
                               static_cast<size_t>(t.rows()), cudaMemcpyDeviceToHost, stream_),
             "copy to host"));
     }
+    const auto t0 = std::chrono::steady_clock::now();
     UNI_RETURN_IF_ERROR(cuda_status(cudaStreamSynchronize(stream_), "cuda step"));
+    sync_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return h;
 }
 

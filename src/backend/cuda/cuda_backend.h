@@ -100,6 +100,7 @@ class CudaBackend final : public Backend {
     };
     std::map<WeightKey, std::shared_ptr<DeviceBuffer>> weights_;
     size_t weight_bytes_ = 0;
+    double sync_s_ = 0;  // host time waiting for steps to finish (to_host)
     std::mutex mu_;
 };
 

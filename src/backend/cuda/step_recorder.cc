@@ -41,31 +41,35 @@ StepRecorder::StepRecorder(cudaStream_t stream, bool graphs) : stream_(stream), 
     debug_ = d != nullptr && std::strcmp(d, "0") != 0;
 }
 
-// The first launch where this step differs from the previous one, on stderr.
-void StepRecorder::report_difference(const std::vector<uint64_t>& words) const {
+// The first launch where this segment differs from the previous step's, on stderr.
+void StepRecorder::report_difference(size_t segment, const std::vector<uint64_t>& words) const {
+    const std::vector<uint64_t>& prev_words = prev_words_[segment];
+    const std::vector<const char*>& prev_names = prev_names_[segment];
     size_t i = 0, j = 0, launch = 0;
-    while (i < words.size() && j < prev_words_.size()) {
-        const uint64_t n = words[i], m = prev_words_[j];
+    while (i < words.size() && j < prev_words.size()) {
+        const uint64_t n = words[i], m = prev_words[j];
         const char* name = launch < names_.size() ? names_[launch] : "?";
-        const char* prev = launch < prev_names_.size() ? prev_names_[launch] : "?";
+        const char* prev = launch < prev_names.size() ? prev_names[launch] : "?";
         if (n != m || std::strcmp(name, prev) != 0) {
-            std::fprintf(stderr, "cuda graphs: launch %zu is %s (%llu words), was %s (%llu)\n",
-                         launch, name, static_cast<unsigned long long>(n), prev,
+            std::fprintf(stderr,
+                         "cuda graphs: segment %zu launch %zu is %s (%llu words), was %s (%llu)\n",
+                         segment, launch, name, static_cast<unsigned long long>(n), prev,
                          static_cast<unsigned long long>(m));
             return;
         }
         for (uint64_t w = 1; w <= n; ++w)
-            if (words[i + w] != prev_words_[j + w]) {
+            if (words[i + w] != prev_words[j + w]) {
                 std::fprintf(stderr,
                              "cuda graphs: launch %zu (%s) argument word %llu: %llx, was %llx\n",
                              launch, name, static_cast<unsigned long long>(w - 1),
                              static_cast<unsigned long long>(words[i + w]),
-                             static_cast<unsigned long long>(prev_words_[j + w]));
+                             static_cast<unsigned long long>(prev_words[j + w]));
                 return;
             }
         i += n + 1, j += n + 1, ++launch;
     }
-    std::fprintf(stderr, "cuda graphs: %zu launches, was %zu\n", names_.size(), prev_names_.size());
+    std::fprintf(stderr, "cuda graphs: segment %zu has %zu launches, was %zu\n", segment,
+                 names_.size(), prev_names.size());
 }
 
 StepRecorder::~StepRecorder() {
@@ -131,11 +135,14 @@ Result<const void*> StepRecorder::stage(const void* host, size_t bytes) {
 }
 
 void StepRecorder::record(const char* name, Launch launch, const uint64_t* words, size_t n_words) {
+    if (launches_.empty()) step_start_ = std::chrono::steady_clock::now();
     launches_.push_back(std::move(launch));
     if (debug_) names_.push_back(name);
     counts_.launches++;
     words_.push_back(n_words);
     words_.insert(words_.end(), words, words + n_words);
+    // A long step runs in segments: the GPU executes one while the host records the next.
+    if (launches_.size() >= kSegmentLaunches && segment_error_.ok()) segment_error_ = run_segment();
 }
 
 Status StepRecorder::run_direct() {
@@ -167,33 +174,34 @@ void StepRecorder::evict_if_full() {
     }
 }
 
-Status StepRecorder::flush() {
-    if (launches_.empty() && blobs_.empty()) return ok_status();
+Status StepRecorder::run_segment() {
+    if (launches_.empty()) return ok_status();
+    const auto t0 = std::chrono::steady_clock::now();
+    counts_.record_s += std::chrono::duration<double>(t0 - step_start_).count();
     std::vector<uint64_t> words = std::move(words_);
     words_.clear();
-    blobs_.clear();
     Status s = ok_status();
-    // The arena goes up first, in stream order before the kernels that read it.
+    // The arena bytes staged since the last segment go up first, in stream order before the
+    // kernels that read them (earlier segments' bytes are already there).
     for (Chunk& c : chunks_) {
-        if (c.used == 0 || !s.ok()) continue;
-        s = cuda_status(cudaMemcpyAsync(c.device, c.host, c.used, cudaMemcpyHostToDevice, stream_),
+        if (c.used == c.uploaded || !s.ok()) continue;
+        s = cuda_status(cudaMemcpyAsync(static_cast<char*>(c.device) + c.uploaded,
+                                        static_cast<char*>(c.host) + c.uploaded,
+                                        c.used - c.uploaded, cudaMemcpyHostToDevice, stream_),
                         "step arena upload");
-        c.used = 0;
+        c.uploaded = c.used;
     }
-    if (s.ok() && !chunks_.empty()) {
-        if (uploaded_ == nullptr)
-            s = cuda_status(cudaEventCreateWithFlags(&uploaded_, cudaEventDisableTiming),
-                            "cudaEventCreate");
-        if (s.ok()) s = cuda_status(cudaEventRecord(uploaded_, stream_), "cudaEventRecord");
-        upload_pending_ = s.ok();
-    }
-    if (debug_ && !launches_.empty()) {
-        if (!prev_words_.empty() && words != prev_words_) report_difference(words);
-        prev_words_ = words;
-        prev_names_ = names_;
+    if (debug_) {
+        if (prev_words_.size() <= segment_) prev_words_.resize(segment_ + 1);
+        if (prev_names_.size() <= segment_) prev_names_.resize(segment_ + 1);
+        if (!prev_words_[segment_].empty() && words != prev_words_[segment_])
+            report_difference(segment_, words);
+        prev_words_[segment_] = words;
+        prev_names_[segment_] = names_;
     }
     names_.clear();
-    if (s.ok() && !launches_.empty()) {
+    segment_++;
+    if (s.ok()) {
         const uint64_t h = hash_bytes(words.data(), words.size() * sizeof(uint64_t));
         auto it = shapes_.find(h);
         if (it != shapes_.end() && it->second.words != words) {  // a hash collision: start over
@@ -208,7 +216,6 @@ Status StepRecorder::flush() {
             evict_if_full();
             Shape shape;
             shape.words = std::move(words);
-            shape.seen = 1;
             shapes_.emplace(h, std::move(shape));
             lru_.push_front(h);
             s = run_direct();
@@ -227,6 +234,30 @@ Status StepRecorder::flush() {
         }
     }
     launches_.clear();
+    counts_.flush_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return s;
+}
+
+Status StepRecorder::flush() {
+    Status s = std::move(segment_error_);
+    segment_error_ = ok_status();
+    Status last = run_segment();
+    if (s.ok()) s = std::move(last);
+    // The step is over: the arena starts again once its uploads are done (ensure_reusable()).
+    segment_ = 0;
+    blobs_.clear();
+    bool any = false;
+    for (Chunk& c : chunks_) {
+        any |= c.used > 0;
+        c.used = c.uploaded = 0;
+    }
+    if (any && s.ok()) {
+        if (uploaded_ == nullptr)
+            s = cuda_status(cudaEventCreateWithFlags(&uploaded_, cudaEventDisableTiming),
+                            "cudaEventCreate");
+        if (s.ok()) s = cuda_status(cudaEventRecord(uploaded_, stream_), "cudaEventRecord");
+        upload_pending_ = s.ok();
+    }
     return s;
 }
 

@@ -40,7 +40,7 @@ Tensor self_attention(ExecContext& ctx, const Tensor& h, const AttentionWeights&
     Tensor q = ops::linear(ctx, h, w.q);  // [T, H·Dh]
     if (qk_norm) q = ops::rms_norm_heads(ctx, q, w.q_norm, c.head_dim, c.qk_norm_eps);
     q = ops::rope(ctx, q, plan.positions, rq);
-    ctx.name(fmt::format("layer.{}.q", layer), q);
+    ctx.name_layer(layer, "q", q);
     Tensor k, v;
     if (!shared) {
         k = ops::linear(ctx, h, w.k);  // [T, Hkv·Dh]
@@ -48,8 +48,8 @@ Tensor self_attention(ExecContext& ctx, const Tensor& h, const AttentionWeights&
         if (qk_norm) k = ops::rms_norm_heads(ctx, k, w.k_norm, c.head_dim, c.qk_norm_eps);
         if (c.v_norm) v = ops::rms_norm_heads(ctx, v, Tensor(), c.head_dim, c.qk_norm_eps);
         k = ops::rope(ctx, k, plan.positions, rk);
-        ctx.name(fmt::format("layer.{}.k", layer), k);
-        ctx.name(fmt::format("layer.{}.v", layer), v);
+        ctx.name_layer(layer, "k", k);
+        ctx.name_layer(layer, "v", v);
     }
 
     ops::AttentionParams ap{c.n_heads, c.n_kv_heads, c.head_dim, c.scale, c.window, c.softcap};
@@ -72,7 +72,7 @@ Tensor self_attention(ExecContext& ctx, const Tensor& h, const AttentionWeights&
     }
     if (outs.empty()) return Tensor::empty(DType::kF32, Shape{h.rows(), h.cols()});  // failed
     Tensor a = outs.size() == 1 ? outs[0] : ops::concat_rows(ctx, outs);             // [T, H·Dh]
-    ctx.name(fmt::format("layer.{}.attn", layer), a);
+    ctx.name_layer(layer, "attn", a);
     return ops::linear(ctx, a, w.o);  // [T, D]
 }
 
