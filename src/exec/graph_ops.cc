@@ -48,6 +48,20 @@ Tensor rms_norm(ExecContext& ctx, const Tensor& x, const Tensor& weight, float e
     return out;
 }
 
+Tensor rms_norm_add(ExecContext& ctx, const Tensor& x, const Tensor& weight, float eps,
+                    const Tensor& residual) {
+    Tensor out = f32(ctx, x.rows(), x.cols());
+    Status s = validate_rms_norm(x, weight, out, &residual);
+    if (!s.ok()) {
+        ctx.fail(s);
+        return out;
+    }
+    ctx.run(OpKind::kRmsNorm, DType::kF32, [&](Backend& b) {
+        return b.rms_norm(x, weight, {eps, &residual}, out);
+    });
+    return out;
+}
+
 Tensor rms_norm_heads(ExecContext& ctx, const Tensor& x, const Tensor& weight, int head_dim,
                       float eps) {
     if (head_dim <= 0 || x.cols() % head_dim != 0 || !x.contiguous()) {

@@ -15,6 +15,9 @@ Tensor embedding(ExecContext& ctx, const Tensor& table, std::span<const int32_t>
 Tensor linear(ExecContext& ctx, const Tensor& x, const Tensor& w);  // [T, N]
 // weight may be undefined: unscaled RMSNorm.
 Tensor rms_norm(ExecContext& ctx, const Tensor& x, const Tensor& weight, float eps);  // [T, D]
+// residual + RMSNorm(x)·weight in one op (the post-norm residual add).
+Tensor rms_norm_add(ExecContext& ctx, const Tensor& x, const Tensor& weight, float eps,
+                    const Tensor& residual);  // [T, D]
 // Per-head RMSNorm of x [T, H·Dh] with a weight of [Dh] shared by the heads.
 Tensor rms_norm_heads(ExecContext& ctx, const Tensor& x, const Tensor& weight, int head_dim,
                       float eps);

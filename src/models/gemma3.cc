@@ -225,10 +225,10 @@ Tensor Gemma3::layer(ExecContext& ctx, const Layer& w, int l, Tensor x /* [T, D]
     const float eps = cfg_.rms_eps;
     Tensor h = ops::rms_norm(ctx, x, w.input_norm, eps);                         // [T, D]
     Tensor a = blocks::self_attention(ctx, h, w.attn, w.attn_cfg, l, plan);      // [T, D]
-    x = ops::add(ctx, x, ops::rms_norm(ctx, a, w.post_attn_norm, eps));          // [T, D]
+    x = ops::rms_norm_add(ctx, a, w.post_attn_norm, eps, x);                     // [T, D]
     h = ops::rms_norm(ctx, x, w.pre_ffn_norm, eps);                              // [T, D]
     Tensor m = blocks::gated_mlp(ctx, h, w.mlp, blocks::Activation::kGeluTanh);  // [T, D]
-    x = ops::add(ctx, x, ops::rms_norm(ctx, m, w.post_ffn_norm, eps));           // [T, D]
+    x = ops::rms_norm_add(ctx, m, w.post_ffn_norm, eps, x);                      // [T, D]
     ctx.name_layer(l, "out", x);
     return x;
 }

@@ -501,18 +501,18 @@ Tensor Gemma3n::layer(ExecContext& ctx, const Layer& w, int l, const Tensor& xs,
     // (b, c) input norm and LAuReL (low-rank residual on the normed input).
     Tensor h = ops::rms_norm(ctx, active, w.input_norm, eps);  // [T, D]
     Tensor lr = ops::linear(ctx, ops::linear(ctx, h, w.laurel_left), w.laurel_right);
-    Tensor laurel = ops::add(ctx, h, ops::rms_norm(ctx, lr, w.laurel_norm, eps));  // [T, D]
+    Tensor laurel = ops::rms_norm_add(ctx, lr, w.laurel_norm, eps, h);  // [T, D]
     // (d, e) attention, post-norm residual, merged with LAuReL.
     Tensor attn = blocks::self_attention(ctx, h, w.attn, w.attn_cfg, l, plan);  // [T, D]
-    Tensor gated = ops::add(ctx, active, ops::rms_norm(ctx, attn, w.post_attn_norm, eps));
+    Tensor gated = ops::rms_norm_add(ctx, attn, w.post_attn_norm, eps, active);
     Tensor x = ops::scale(ctx, ops::add(ctx, gated, laurel), inv_sqrt2);  // [T, D]
     // (f, g) MLP; the first layers keep only the gate's top ~5% (gaussian top-k) before GELU.
     Tensor hf = ops::rms_norm(ctx, x, w.pre_ffn_norm, eps);
     Tensor g = ops::linear(ctx, hf, w.mlp.gate);  // [T, F]
     if (w.sparsity_z > 0) g = ops::gaussian_topk(ctx, g, w.sparsity_z);
     Tensor m = ops::linear(ctx, ops::gelu_tanh_mul(ctx, g, ops::linear(ctx, hf, w.mlp.up)),
-                           w.mlp.down);                                        // [T, D]
-    Tensor y = ops::add(ctx, x, ops::rms_norm(ctx, m, w.post_ffn_norm, eps));  // [T, D]
+                           w.mlp.down);                             // [T, D]
+    Tensor y = ops::rms_norm_add(ctx, m, w.post_ffn_norm, eps, x);  // [T, D]
     // (h) AltUp correct: every stream moves by its weight times the active stream's innovation.
     Tensor corr =
         ops::altup_correct(ctx, pred, y, ops::linear(ctx, router(ctx, w, y), w.correct_coefs),

@@ -39,6 +39,14 @@ TEST_P(CpuKernelTest, RmsNormMatchesReference) {
                 // fp32 sum of squares over `cols` terms: relative error ~ cols·2^-24.
                 EXPECT_LE(max_abs_diff(got, want), 1e-6 * (1 + cols / 16.0) * (1 + max_abs(want)))
                     << rows << "x" << cols;
+                // With a residual (the fused post-norm add): the same plus one rounded add.
+                Tensor res = random_f32(rng_, rows, cols, 5.0f, /*pad_cols=*/3);
+                Tensor got_r = poisoned_f32(rows, cols), want_r = poisoned_f32(rows, cols);
+                cpu::rms_norm(pool_, x, w, {1e-6f, &res}, got_r);
+                ops::ref::rms_norm(x, w, {1e-6f, &res}, want_r);
+                EXPECT_LE(max_abs_diff(got_r, want_r),
+                          1e-6 * (1 + cols / 16.0) * (1 + max_abs(want_r)))
+                    << rows << "x" << cols << " with residual";
             }
         }
     }

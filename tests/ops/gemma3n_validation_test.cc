@@ -67,6 +67,14 @@ TEST(Gemma3nValidationTest, AddRepeatsRowsThatDivide) {
     expect_invalid(validate_add(a, f32({33}), out), "rank-1 b");
 }
 
+TEST(Gemma3nValidationTest, RmsNormResidualIsShapedLikeX) {
+    const Tensor x = strided(7, 33), w = f32({33}), out = f32({7, 33}), res = strided(7, 33);
+    EXPECT_TRUE(validate_rms_norm(x, w, out, &res).ok());
+    const Tensor short_res = f32({6, 33}), narrow = f32({7, 32});
+    expect_invalid(validate_rms_norm(x, w, out, &short_res), "residual rows");
+    expect_invalid(validate_rms_norm(x, w, out, &narrow), "residual cols");
+}
+
 TEST(Gemma3nValidationTest, Scale) {
     EXPECT_TRUE(validate_scale(strided(7, 33), 0.5f, f32({7, 33})).ok());
     EXPECT_TRUE(validate_scale(strided(7, 33), 0.0f, f32({7, 33})).ok());

@@ -316,13 +316,15 @@ Status CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor& y) {
 Status CudaBackend::rms_norm(const Tensor& x, const Tensor& weight, const ops::RmsNormParams& p,
                              const Tensor& out) {
     UNI_RETURN_IF_ERROR(expect_device(x, "rms_norm"));
+    if (p.residual != nullptr) UNI_RETURN_IF_ERROR(expect_device(*p.residual, "rms_norm"));
     const float* w = nullptr;
     Tensor dw;
     if (weight.defined() && weight.numel() > 0) {
         UNI_ASSIGN_OR_RETURN(dw, device_copy(weight));
         w = static_cast<const float*>(dw.data());
     }
-    return enqueue("rms_norm", &cuda::rms_norm, cview(x), w, view(out), p.eps);
+    const ConstView res = p.residual != nullptr ? cview(*p.residual) : ConstView{};
+    return enqueue("rms_norm", &cuda::rms_norm_add, cview(x), w, res, view(out), p.eps);
 }
 
 Status CudaBackend::rope(const Tensor& x, std::span<const int32_t> positions,

@@ -3,6 +3,9 @@
 #include <cuda_runtime.h>
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <cstring>
+
 #include "backend/cuda/cuda_status.h"
 
 namespace unicorn::cuda {
@@ -84,6 +87,21 @@ Status DeviceBuffer::download(void* host, size_t bytes, size_t offset) const {
     return cuda_status(
         cudaMemcpy(host, static_cast<const char*>(ptr_) + offset, bytes, cudaMemcpyDeviceToHost),
         "cudaMemcpy device→host");
+}
+
+bool pdl_enabled() {
+    // Per process, for the device current at the first launch (every backend of a process
+    // runs the same GPU model here).
+    static const bool on = [] {
+        const char* e = std::getenv("UNICORN_CUDA_PDL");
+        if (e != nullptr && std::strcmp(e, "0") == 0) return false;
+        int dev = 0, major = 0;
+        if (cudaGetDevice(&dev) != cudaSuccess) return false;
+        if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess)
+            return false;
+        return major >= 9;
+    }();
+    return on;
 }
 
 Status synchronize() { return cuda_status(cudaDeviceSynchronize(), "cudaDeviceSynchronize"); }

@@ -49,4 +49,8 @@ class DeviceBuffer {
 
 Status synchronize();
 
+// Whether kernel launches use programmatic dependent launch (kernels/launch.cuh): on for
+// compute capability 9.0+ unless UNICORN_CUDA_PDL=0.
+bool pdl_enabled();
+
 }  // namespace unicorn::cuda

@@ -17,6 +17,9 @@ void rms_norm(const Tensor& x, const Tensor& weight, const RmsNormParams& p, con
         for (int64_t j = 0; j < d; ++j) {
             const double w = has_w ? weight.data_as<float>()[j] : 1.0;
             dst[j] = static_cast<float>(src[j] * inv * w);
+            if (p.residual != nullptr)
+                dst[j] =
+                    static_cast<float>(static_cast<double>(p.residual->row<float>(r)[j]) + dst[j]);
         }
     }
 }

@@ -230,6 +230,16 @@ TEST_F(CudaKernelTest, RmsNormAndElementwiseMatchReference) {
                     },
                     [&](const Tensor& t) { ops::ref::rms_norm(x.tensor(), wt, {1e-6f}, t); });
                 check(
+                    "rms_norm + residual", 1e-6 * (1 + cols / 64.0),
+                    [&](cuda::View o) {
+                        return cuda::rms_norm_add(dx.c(), static_cast<const float*>(dw.data()),
+                                                  du.c(), o, 1e-6f);
+                    },
+                    [&](const Tensor& t) {
+                        const Tensor res = u.tensor();
+                        ops::ref::rms_norm(x.tensor(), wt, {1e-6f, &res}, t);
+                    });
+                check(
                     "rms_norm (no weight)", 1e-6 * (1 + cols / 64.0),
                     [&](cuda::View o) { return cuda::rms_norm(dx.c(), nullptr, o, 1e-6f); },
                     [&](const Tensor& t) { ops::ref::rms_norm(x.tensor(), Tensor(), {1e-6f}, t); });

@@ -19,6 +19,8 @@ void rms_norm(ThreadPool& pool, const Tensor& x, const Tensor& weight, const ops
             const float ms = v.sum_sq(src, d) / static_cast<float>(d);
             const float inv = 1.0f / std::sqrt(ms + p.eps);
             v.scale_mul(src, inv, w, out.row<float>(r), d);
+            if (p.residual != nullptr)
+                v.add(p.residual->row<float>(r), out.row<float>(r), out.row<float>(r), d);
         }
     });
 }

@@ -10,6 +10,7 @@
 
 #include "backend/cuda/cuda_status.h"
 #include "backend/cuda/kernels/kernels.h"
+#include "backend/cuda/kernels/launch.cuh"
 #include "backend/cuda/kernels/reduce.cuh"
 
 namespace unicorn::cuda {
@@ -19,6 +20,7 @@ constexpr int kThreads = 256;
 constexpr int64_t kMaxGridY = 65535;
 
 __global__ void match_magnitude_kernel(ConstView x, ConstView target, float floor, View out) {
+    wait_for_inputs();
     __shared__ double scratch[kThreads / 32];
     const float* src = x.data + blockIdx.x * x.stride;
     const float* tgt = target.data + blockIdx.x * target.stride;
@@ -38,6 +40,7 @@ __global__ void match_magnitude_kernel(ConstView x, ConstView target, float floo
 
 // Element (r, k) of out, r = i·T + t; blockIdx.y (with its grid stride) walks r.
 __global__ void altup_predict_kernel(ConstView streams, ConstView coefs, int a, View out) {
+    wait_for_inputs();
     const int64_t k = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
     if (k >= streams.cols) return;
     const int64_t t_len = streams.rows / a;
@@ -53,6 +56,7 @@ __global__ void altup_predict_kernel(ConstView streams, ConstView coefs, int a, 
 
 __global__ void altup_correct_kernel(ConstView pred, ConstView actual, ConstView coefs, int a,
                                      View out) {
+    wait_for_inputs();
     const int64_t k = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
     if (k >= pred.cols) return;
     const int64_t t_len = pred.rows / a;
@@ -75,24 +79,23 @@ dim3 rows_grid(int64_t rows, int64_t cols) {
 
 Status match_magnitude(ConstView x, ConstView target, float floor, View out, void* stream) {
     if (x.rows == 0 || x.cols == 0) return ok_status();
-    match_magnitude_kernel<<<static_cast<unsigned>(x.rows), kThreads, 0,
-                             static_cast<cudaStream_t>(stream)>>>(x, target, floor, out);
+    launch_kernel(match_magnitude_kernel, static_cast<unsigned>(x.rows), kThreads, 0,
+                  static_cast<cudaStream_t>(stream), x, target, floor, out);
     return last_launch("match_magnitude");
 }
 
 Status altup_predict(ConstView streams, ConstView coefs, int n_streams, View out, void* stream) {
     if (streams.rows == 0 || streams.cols == 0) return ok_status();
-    altup_predict_kernel<<<rows_grid(streams.rows, streams.cols), kThreads, 0,
-                           static_cast<cudaStream_t>(stream)>>>(streams, coefs, n_streams, out);
+    launch_kernel(altup_predict_kernel, rows_grid(streams.rows, streams.cols), kThreads, 0,
+                  static_cast<cudaStream_t>(stream), streams, coefs, n_streams, out);
     return last_launch("altup_predict");
 }
 
 Status altup_correct(ConstView pred, ConstView actual, ConstView coefs, int n_streams, View out,
                      void* stream) {
     if (pred.rows == 0 || pred.cols == 0) return ok_status();
-    altup_correct_kernel<<<rows_grid(pred.rows, pred.cols), kThreads, 0,
-                           static_cast<cudaStream_t>(stream)>>>(pred, actual, coefs, n_streams,
-                                                                out);
+    launch_kernel(altup_correct_kernel, rows_grid(pred.rows, pred.cols), kThreads, 0,
+                  static_cast<cudaStream_t>(stream), pred, actual, coefs, n_streams, out);
     return last_launch("altup_correct");
 }
 

@@ -24,6 +24,7 @@
 
 #include "backend/cuda/cuda_status.h"
 #include "backend/cuda/kernels/kernels.h"
+#include "backend/cuda/kernels/launch.cuh"
 
 namespace unicorn::cuda {
 namespace {
@@ -54,6 +55,7 @@ __device__ inline float* partial_at(const Args& a, int64_t t, int h, int sp) {
 // loads in flight per lane, per phase).
 template <int kDims, int kKeys>
 __global__ void __launch_bounds__(kThreads) attention_kernel(Args a) {
+    wait_for_inputs();
     extern __shared__ float acc_s[];  // [kWarps][head_dim]: the warps' partial accumulators
     __shared__ float m_s[kWarps], l_s[kWarps];
     const int lane = threadIdx.x & 31, warp = threadIdx.x / 32;
@@ -185,6 +187,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(Args a) {
 
 // Merges the splits of one (t, h) per block, as the block merged its warps.
 __global__ void __launch_bounds__(kThreads) combine_kernel(Args a, int splits) {
+    wait_for_inputs();
     const int64_t t = blockIdx.x / a.n_heads;
     const int h = blockIdx.x % a.n_heads, hd = a.head_dim;
     const float* base = a.partials + (t * a.n_heads + h) * splits * (hd + 2);
@@ -211,10 +214,10 @@ template <int kDims, int kKeys>
 Status launch(const Args& a, int64_t t, int splits, cudaStream_t s) {
     const size_t smem = sizeof(float) * kWarps * static_cast<size_t>(a.head_dim);  // ≤ 32 KiB
     const dim3 grid(static_cast<unsigned>(t * a.n_heads), static_cast<unsigned>(splits));
-    attention_kernel<kDims, kKeys><<<grid, kThreads, smem, s>>>(a);
+    launch_kernel(attention_kernel<kDims, kKeys>, grid, kThreads, smem, s, a);
     UNI_RETURN_IF_ERROR(last_launch("attention"));
     if (a.partials == nullptr) return ok_status();
-    combine_kernel<<<static_cast<unsigned>(t * a.n_heads), kThreads, 0, s>>>(a, splits);
+    launch_kernel(combine_kernel, static_cast<unsigned>(t * a.n_heads), kThreads, 0, s, a, splits);
     return last_launch("attention (split combine)");
 }
 

@@ -7,6 +7,7 @@
 
 #include "backend/cuda/cuda_status.h"
 #include "backend/cuda/kernels/kernels.h"
+#include "backend/cuda/kernels/launch.cuh"
 
 namespace unicorn::cuda {
 namespace {
@@ -19,6 +20,7 @@ __global__ void copy_rows_kernel(const uint8_t* __restrict__ src, size_t src_str
                                  uint8_t* __restrict__ dst, size_t dst_stride, int64_t units,
                                  const int64_t* __restrict__ src_rows,
                                  const int64_t* __restrict__ dst_rows, int64_t n) {
+    wait_for_inputs();
     const int64_t u = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
     if (u >= units) return;
     for (int64_t i = blockIdx.y; i < n; i += gridDim.y) {
@@ -35,9 +37,8 @@ Status launch(const void* src, size_t src_stride, void* dst, size_t dst_stride, 
     const int64_t units = static_cast<int64_t>(row_bytes / sizeof(U));
     const dim3 grid(static_cast<unsigned>((units + kThreads - 1) / kThreads),
                     static_cast<unsigned>(std::min(n, kMaxGridY)));
-    copy_rows_kernel<U><<<grid, kThreads, 0, s>>>(static_cast<const uint8_t*>(src), src_stride,
-                                                  static_cast<uint8_t*>(dst), dst_stride, units,
-                                                  src_rows, dst_rows, n);
+    launch_kernel(copy_rows_kernel<U>, grid, kThreads, 0, s, static_cast<const uint8_t*>(src),
+                  src_stride, static_cast<uint8_t*>(dst), dst_stride, units, src_rows, dst_rows, n);
     return last_launch("copy_rows");
 }
 

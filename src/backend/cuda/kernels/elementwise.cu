@@ -7,6 +7,7 @@
 
 #include "backend/cuda/cuda_status.h"
 #include "backend/cuda/kernels/kernels.h"
+#include "backend/cuda/kernels/launch.cuh"
 
 namespace unicorn::cuda {
 namespace {
@@ -16,6 +17,7 @@ constexpr int64_t kMaxGridY = 65535;
 
 template <typename F>
 __global__ void map_kernel(int64_t rows, int64_t cols, F f) {
+    wait_for_inputs();
     const int64_t c = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
     if (c >= cols) return;
     for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) f(r, c);
@@ -26,7 +28,8 @@ Status launch(int64_t rows, int64_t cols, void* stream, const char* name, F f) {
     if (rows == 0 || cols == 0) return ok_status();
     const dim3 grid(static_cast<unsigned>((cols + kThreads - 1) / kThreads),
                     static_cast<unsigned>(std::min(rows, kMaxGridY)));
-    map_kernel<<<grid, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(rows, cols, f);
+    launch_kernel(map_kernel<F>, grid, kThreads, 0, static_cast<cudaStream_t>(stream), rows, cols,
+                  f);
     return last_launch(name);
 }
 

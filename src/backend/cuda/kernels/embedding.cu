@@ -10,6 +10,7 @@
 #include "backend/cuda/cuda_status.h"
 #include "backend/cuda/kernels/dequant.cuh"
 #include "backend/cuda/kernels/kernels.h"
+#include "backend/cuda/kernels/launch.cuh"
 
 namespace unicorn::cuda {
 namespace {
@@ -22,6 +23,7 @@ constexpr int64_t kMaxGridY = 65535;
 template <DType T>
 __global__ void embedding_quad_kernel(const uint8_t* __restrict__ table, size_t row_bytes,
                                       const int32_t* __restrict__ ids, float scale, View out) {
+    wait_for_inputs();
     const int64_t e = 4 * (static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x);
     if (e >= out.cols) return;
     for (int64_t r = blockIdx.y; r < out.rows; r += gridDim.y) {
@@ -37,6 +39,7 @@ __global__ void embedding_quad_kernel(const uint8_t* __restrict__ table, size_t 
 template <DType T>
 __global__ void embedding_scalar_kernel(const uint8_t* __restrict__ table, size_t row_bytes,
                                         const int32_t* __restrict__ ids, float scale, View out) {
+    wait_for_inputs();
     const int64_t e = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
     if (e >= out.cols) return;
     for (int64_t r = blockIdx.y; r < out.rows; r += gridDim.y) {
@@ -65,13 +68,14 @@ Status launch(const void* table, size_t row_bytes, const int32_t* ids, float sca
         if (out.cols % 4 != 0 || reinterpret_cast<uintptr_t>(table) % align != 0 ||
             row_bytes % align != 0) {
             const dim3 grid(static_cast<unsigned>((out.cols + kThreads - 1) / kThreads), rows);
-            embedding_scalar_kernel<T><<<grid, kThreads, 0, s>>>(tb, row_bytes, ids, scale, out);
+            launch_kernel(embedding_scalar_kernel<T>, grid, kThreads, 0, s, tb, row_bytes, ids,
+                          scale, out);
             return last_launch("embedding");
         }
     }
     const int64_t quads = out.cols / 4;
     const dim3 grid(static_cast<unsigned>((quads + kThreads - 1) / kThreads), rows);
-    embedding_quad_kernel<T><<<grid, kThreads, 0, s>>>(tb, row_bytes, ids, scale, out);
+    launch_kernel(embedding_quad_kernel<T>, grid, kThreads, 0, s, tb, row_bytes, ids, scale, out);
     return last_launch("embedding");
 }
 

@@ -19,6 +19,7 @@
 #include "backend/cuda/cuda_status.h"
 #include "backend/cuda/kernels/dequant.cuh"
 #include "backend/cuda/kernels/gemm.h"
+#include "backend/cuda/kernels/launch.cuh"
 
 namespace unicorn::cuda {
 namespace {
@@ -48,6 +49,7 @@ template <DType T>
 __global__ void dequant_quad_kernel(const uint8_t* __restrict__ w, int64_t n, int64_t k,
                                     size_t w_stride, float* __restrict__ out, size_t out_stride,
                                     bool vec_store) {
+    wait_for_inputs();
     const int64_t e = 4 * (static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x);
     if (e >= k) return;
     for (int64_t r = blockIdx.y; r < n; r += gridDim.y) {
@@ -68,6 +70,7 @@ __global__ void dequant_quad_kernel(const uint8_t* __restrict__ w, int64_t n, in
 template <DType T>
 __global__ void dequant_scalar_kernel(const uint8_t* __restrict__ w, int64_t n, int64_t k,
                                       size_t w_stride, float* __restrict__ out, size_t out_stride) {
+    wait_for_inputs();
     const int64_t e = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
     if (e >= k) return;
     for (int64_t r = blockIdx.y; r < n; r += gridDim.y) {
@@ -93,13 +96,15 @@ Status launch_dequant(const void* w, int64_t n, int64_t k, size_t w_stride, floa
         const size_t align = T == DType::kF32 ? 16 : 8;  // Quad's load width
         if (k % 4 != 0 || reinterpret_cast<uintptr_t>(w) % align != 0 || w_stride % align != 0) {
             const dim3 grid(static_cast<unsigned>((k + kThreads - 1) / kThreads), rows);
-            dequant_scalar_kernel<T><<<grid, kThreads, 0, s>>>(wb, n, k, w_stride, out, out_stride);
+            launch_kernel(dequant_scalar_kernel<T>, grid, kThreads, 0, s, wb, n, k, w_stride, out,
+                          out_stride);
             return last_launch("dequantize_rows");
         }
     }
     const bool vec = reinterpret_cast<uintptr_t>(out) % 16 == 0 && out_stride % 4 == 0;
     const dim3 grid(static_cast<unsigned>((k / 4 + kThreads - 1) / kThreads), rows);
-    dequant_quad_kernel<T><<<grid, kThreads, 0, s>>>(wb, n, k, w_stride, out, out_stride, vec);
+    launch_kernel(dequant_quad_kernel<T>, grid, kThreads, 0, s, wb, n, k, w_stride, out, out_stride,
+                  vec);
     return last_launch("dequantize_rows");
 }
 

@@ -24,6 +24,27 @@ Status matvec_rows(DType type, const void* w, int64_t n, int64_t k, size_t w_str
                    int64_t t, size_t x_stride, float* y, size_t y_stride, int rows_per_warp,
                    void* stream = nullptr);
 
+// Integer path for K-quant weights (Q4_K, Q5_K, Q6_K; matvec_q8.cu): x quantized to int8 per
+// 32-element block inside the kernel, weights met with dp4a. matvec() takes it by itself where
+// matvec_int8_supports() holds (K whole super-blocks, T·K within shared memory for at least one
+// token, weights aligned as the format needs); matvec_rows() always runs the fp32-activation
+// kernels (exact against the dequantized weights; the way to force the old path). The int8 path
+// is a reduced-precision one: ~5e-3 of max|y| for random normal x (matvec_q8.cu explains).
+bool matvec_int8_supports(DType type, int64_t k, const void* w, size_t w_stride);
+// Launch knobs of the int8 path, for tuning benchmarks; 0 = automatic (by N and type, from
+// measurements: matvec_q8.cu).
+struct MatvecInt8Config {
+    int rows_per_warp = 0;    // 1 or 2
+    int blocks_per_sm = 0;    // > 0: grid capped at this many blocks per SM, not as many as fit
+    int prefetch = 0;         // steps of weights loaded ahead: 1, 2, 4 or 8 (≤ 2 with 2 rows per
+                              // warp, ≤ 4 but for Q4_K: larger values are clamped)
+    int warps_per_block = 0;  // 8 or 16
+};
+// The int8 path forced: unsupported() where matvec_int8_supports() fails.
+Status matvec_int8(DType type, const void* w, int64_t n, int64_t k, size_t w_stride, const float* x,
+                   int64_t t, size_t x_stride, float* y, size_t y_stride,
+                   const MatvecInt8Config& config = {}, void* stream = nullptr);
+
 // A row-strided F32 matrix in device memory: `rows` rows of `cols` floats, row r at
 // data + r·stride (stride in elements, ≥ cols).
 struct View {
@@ -38,6 +59,9 @@ struct ConstView {
 // out = x / sqrt(mean(x²) + eps) ⊙ w per row (w may be null: no weight). Semantics of every
 // op below: ops/ref (the scalar reference), shapes validated by the caller.
 Status rms_norm(ConstView x, const float* w, View out, float eps, void* stream = nullptr);
+// out = residual + rms_norm(x)·w (residual.data null: none); the normed value rounded first.
+Status rms_norm_add(ConstView x, const float* w, ConstView residual, View out, float eps,
+                    void* stream = nullptr);
 
 // Elementwise, per row over equally shaped views (add: b may repeat every b.rows rows).
 Status add(ConstView a, ConstView b, View out, void* stream = nullptr);

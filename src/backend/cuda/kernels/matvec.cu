@@ -42,6 +42,11 @@
 //
 // Dequantization (Quad<T>, Oct<T>, ggml's block layouts) lives in dequant.cuh; Quad<T> is
 // shared with embedding.cu.
+//
+// K-quant weights (Q4_K, Q5_K, Q6_K) go by default to the integer path of matvec_q8.cu (x
+// quantized to int8 inside the kernel, dp4a against the packed quants); these kernels remain
+// their fallback (shapes or alignments it does not take) and the exact reference path
+// (matvec_rows).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -52,6 +57,7 @@
 #include "backend/cuda/cuda_status.h"
 #include "backend/cuda/kernels/dequant.cuh"
 #include "backend/cuda/kernels/kernels.h"
+#include "backend/cuda/kernels/launch.cuh"
 
 namespace unicorn::cuda {
 namespace {
@@ -86,6 +92,7 @@ template <DType T, int kRows, int kTokens>
 __global__ void matvec_kernel(const uint8_t* __restrict__ w, int64_t n, int64_t k, size_t w_stride,
                               const float* __restrict__ x, int t_count, size_t x_stride,
                               float* __restrict__ y, size_t y_stride) {
+    wait_for_inputs();
     const int lane = threadIdx.x & 31;
     const int64_t row0 = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32 * kRows;
     if (row0 >= n) return;
@@ -124,6 +131,7 @@ template <DType T, int kRows, int kTokens>
 __global__ void matvec_q_kernel(const uint8_t* __restrict__ w, int64_t n, int64_t k,
                                 size_t w_stride, const float* __restrict__ x, int t_count,
                                 size_t x_stride, float* __restrict__ y, size_t y_stride) {
+    wait_for_inputs();
     using O = Oct<T>;
     const int lane = threadIdx.x & 31;
     const int64_t row0 = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32 * kRows;
@@ -211,7 +219,9 @@ Status launch_rows(const void* w, int64_t n, int64_t k, size_t w_stride, const f
                             x_stride, y + t0 * y_stride, y_stride);
         const auto go = [&](auto kernel) {
             std::apply(
-                [&](auto... a) { kernel<<<static_cast<unsigned>(blocks), kThreads, 0, s>>>(a...); },
+                [&](auto... a) {
+                    launch_kernel(kernel, static_cast<unsigned>(blocks), kThreads, 0, s, a...);
+                },
                 args);
         };
         bool fast = false;
@@ -260,6 +270,7 @@ Status launch(const void* w, int64_t n, int64_t k, size_t w_stride, const float*
 __global__ void small_k_kernel(const float* __restrict__ w, int64_t n, int64_t k, int64_t w_stride,
                                const float* __restrict__ x, int64_t t, int64_t x_stride,
                                float* __restrict__ y, int64_t y_stride) {
+    wait_for_inputs();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i >= t * n) return;
     const int64_t r = i / n, c = i % n;
@@ -290,6 +301,10 @@ bool matvec_supports(DType type) {
 
 Status matvec(DType type, const void* w, int64_t n, int64_t k, size_t w_stride, const float* x,
               int64_t t, size_t x_stride, float* y, size_t y_stride, void* stream) {
+    // K-quants: the int8 (dp4a) path of matvec_q8.cu where it applies; the rest, and K-quant
+    // shapes it cannot take, on the fp32-activation kernels below.
+    if (matvec_int8_supports(type, k, w, w_stride))
+        return matvec_int8(type, w, n, k, w_stride, x, t, x_stride, y, y_stride, {}, stream);
     return matvec_rows(type, w, n, k, w_stride, x, t, x_stride, y, y_stride, 1, stream);
 }
 
@@ -299,10 +314,10 @@ Status matvec_rows(DType type, const void* w, int64_t n, int64_t k, size_t w_str
     if (k % 32 != 0 && type == DType::kF32) {
         if (n == 0 || t == 0) return ok_status();
         const int64_t total = t * n;
-        small_k_kernel<<<static_cast<unsigned>((total + 255) / 256), 256, 0,
-                         static_cast<cudaStream_t>(stream)>>>(
-            static_cast<const float*>(w), n, k, static_cast<int64_t>(w_stride / sizeof(float)), x,
-            t, static_cast<int64_t>(x_stride), y, static_cast<int64_t>(y_stride));
+        launch_kernel(small_k_kernel, static_cast<unsigned>((total + 255) / 256), 256, 0,
+                      static_cast<cudaStream_t>(stream), static_cast<const float*>(w), n, k,
+                      static_cast<int64_t>(w_stride / sizeof(float)), x, t,
+                      static_cast<int64_t>(x_stride), y, static_cast<int64_t>(y_stride));
         return last_launch("matvec (small K)");
     }
     if (k % 32 != 0 ||

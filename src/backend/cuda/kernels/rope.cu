@@ -7,12 +7,14 @@
 
 #include "backend/cuda/cuda_status.h"
 #include "backend/cuda/kernels/kernels.h"
+#include "backend/cuda/kernels/launch.cuh"
 
 namespace unicorn::cuda {
 namespace {
 
 __global__ void rope_kernel(View x, const int32_t* __restrict__ positions, int n_heads,
                             int head_dim, int half, bool neox, const float* __restrict__ inv_freq) {
+    wait_for_inputs();
     float* row = x.data + blockIdx.x * x.stride;
     const float pos = static_cast<float>(positions[blockIdx.x]);
     for (int i = threadIdx.x; i < half; i += blockDim.x) {
@@ -39,8 +41,9 @@ Status rope(View x, const int32_t* positions, int n_heads, int head_dim, int rot
     const int half = rot_dim / 2;
     if (x.rows == 0 || n_heads == 0 || half == 0) return ok_status();
     const int threads = std::min(256, (half + 31) / 32 * 32);
-    rope_kernel<<<static_cast<unsigned>(x.rows), threads, 0, static_cast<cudaStream_t>(stream)>>>(
-        x, positions, n_heads, head_dim, half, neox, inv_freq);
+    launch_kernel(rope_kernel, static_cast<unsigned>(x.rows), threads, 0,
+                  static_cast<cudaStream_t>(stream), x, positions, n_heads, head_dim, half, neox,
+                  inv_freq);
     return last_launch("rope");
 }
 

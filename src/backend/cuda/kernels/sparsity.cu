@@ -5,6 +5,7 @@
 // (out = x) is allowed.
 #include "backend/cuda/cuda_status.h"
 #include "backend/cuda/kernels/kernels.h"
+#include "backend/cuda/kernels/launch.cuh"
 #include "backend/cuda/kernels/reduce.cuh"
 
 namespace unicorn::cuda {
@@ -13,6 +14,7 @@ namespace {
 constexpr int kThreads = 256;
 
 __global__ void gaussian_topk_kernel(ConstView x, float z, View out) {
+    wait_for_inputs();
     __shared__ double scratch[kThreads / 32];
     const float* src = x.data + blockIdx.x * x.stride;
     float* dst = out.data + blockIdx.x * out.stride;
@@ -34,8 +36,8 @@ __global__ void gaussian_topk_kernel(ConstView x, float z, View out) {
 
 Status gaussian_topk(ConstView x, float z, View out, void* stream) {
     if (x.rows == 0 || x.cols == 0) return ok_status();
-    gaussian_topk_kernel<<<static_cast<unsigned>(x.rows), kThreads, 0,
-                           static_cast<cudaStream_t>(stream)>>>(x, z, out);
+    launch_kernel(gaussian_topk_kernel, static_cast<unsigned>(x.rows), kThreads, 0,
+                  static_cast<cudaStream_t>(stream), x, z, out);
     return last_launch("gaussian_topk");
 }
 
