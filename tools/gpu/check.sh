@@ -8,8 +8,8 @@
 # Logs and tables go to $OUT (or ./gpu-out). Binaries come from tools/gpu/build.sh (built on
 # the development machine: the GPU machine has no Debian packages such as fmt or GoogleTest).
 #
-# Environment: SKIP_MODEL_BENCH=1 (tests and kernel benchmarks only), MODELS="e2b e4b g270"
-# (which model benchmarks), REPS (default 3).
+# Environment: SKIP_MODEL_BENCH=1 (tests and kernel benchmarks only), SKIP_TESTS=1 (model
+# benchmarks only), MODELS="g270 e2b e4b" (which model benchmarks), REPS (default 3).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-gpu-out}
@@ -28,7 +28,7 @@ export LD_LIBRARY_PATH
 export UNICORN_TEST_DATA=$PWD/tests/data
 SHAPES=${SHAPES:-/tmp/shapes}
 REPS=${REPS:-3}
-MODELS=${MODELS:-e2b e4b g270}
+MODELS=${MODELS:-g270 e2b e4b}
 
 bench_pair() {  # name gguf: unicorn (cuda) and llama.cpp (CUDA, all layers on the GPU)
   local name=$1 gguf=$2
@@ -44,21 +44,32 @@ bench_pair() {  # name gguf: unicorn (cuda) and llama.cpp (CUDA, all layers on t
 {
   echo "== nvidia-smi"; nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
   echo "== unicorn devices"; "$B/unicorn" devices
-  echo "== CUDA kernel tests"
-  "$B/unicorn_backend_tests" --gtest_filter='Cuda*' --gtest_brief=1
-  echo "== CUDA model tests (transformers goldens on the GPU)"
-  "$B/unicorn_models_tests" --gtest_filter='*CudaModel*' --gtest_brief=1 \
-    --gtest_output="xml:$OUT/cuda_models.xml"
-  echo "== matvec bandwidth"
-  "$B/unicorn_cuda_matvec_bench"
-  [ -x "$B/unicorn_cuda_gemm_bench" ] && { echo "== GEMM (prefill)"; "$B/unicorn_cuda_gemm_bench"; }
+  if [ "${SKIP_TESTS:-0}" != 1 ]; then
+    echo "== CUDA kernel tests"
+    "$B/unicorn_backend_tests" --gtest_filter='Cuda*' --gtest_brief=1
+    echo "== CUDA model tests (transformers goldens on the GPU)"
+    "$B/unicorn_models_tests" --gtest_filter='*CudaModel*' --gtest_brief=1 \
+      --gtest_output="xml:$OUT/cuda_models.xml"
+    echo "== matvec bandwidth"
+    "$B/unicorn_cuda_matvec_bench"
+    [ -x "$B/unicorn_cuda_gemm_bench" ] && { echo "== GEMM (prefill)"; "$B/unicorn_cuda_gemm_bench"; }
+  fi
   if [ "${SKIP_MODEL_BENCH:-0}" != 1 ]; then
     mkdir -p "$SHAPES"
+    G270=$C/gemma-3-270m-Q4_K_M.gguf
+    if [ ! -f "$G270" ] && [ -f $C/gemma3-270m.header ]; then
+      G270=$SHAPES/gemma3-270m-random.gguf
+      [ -f "$G270" ] || "$B/make_random_like" -o "$G270" $C/gemma3-270m.header
+    fi
+    case " $MODELS " in *" g270 "*) [ -f "$G270" ] && bench_pair gemma3-270m-q4km "$G270" ;; esac
     for v in E2B E4B; do
       lc=$(echo $v | tr A-Z a-z)
       case " $MODELS " in *" $lc "*) ;; *) continue ;; esac
+      # llama.cpp loads a model only with its tokenizer: take Gemma's from the 270M copy.
+      TOK=none
+      [ -f "$SHAPES/gemma3-270m-random.gguf" ] && TOK=$SHAPES/gemma3-270m-random.gguf
       [ -f "$SHAPES/$lc-q4km.gguf" ] || {
-        "$B/make_random_gemma3n" --variant $v --type BF16 --tokenizer-from none \
+        "$B/make_random_gemma3n" --variant $v --type BF16 --tokenizer-from "$TOK" \
           -o "$SHAPES/$lc-bf16.gguf" 2>&1 | tail -1
         "$B/llama-quantize" "$SHAPES/$lc-bf16.gguf" "$SHAPES/$lc-q4km.gguf" Q4_K_M "$(nproc)" \
           > "$OUT/quantize-$lc.log" 2>&1
@@ -66,14 +77,5 @@ bench_pair() {  # name gguf: unicorn (cuda) and llama.cpp (CUDA, all layers on t
       }
       bench_pair "gemma3n-$lc-shape-q4km" "$SHAPES/$lc-q4km.gguf"
     done
-    case " $MODELS " in *" g270 "*)
-      G270=$C/gemma-3-270m-Q4_K_M.gguf
-      if [ ! -f "$G270" ] && [ -f $C/gemma3-270m.header ]; then
-        G270=$SHAPES/gemma3-270m-random.gguf
-        [ -f "$G270" ] || "$B/make_random_like" -o "$G270" $C/gemma3-270m.header
-      fi
-      [ -f "$G270" ] && bench_pair gemma3-270m-q4km "$G270"
-      ;;
-    esac
   fi
 } 2>&1 | tee "$OUT/check.log"
