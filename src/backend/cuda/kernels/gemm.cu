@@ -19,6 +19,7 @@
 #include "backend/cuda/cuda_status.h"
 #include "backend/cuda/kernels/dequant.cuh"
 #include "backend/cuda/kernels/gemm.h"
+#include "backend/cuda/kernels/kernels.h"
 #include "backend/cuda/kernels/launch.cuh"
 
 namespace unicorn::cuda {
@@ -136,23 +137,8 @@ Status check_shape(int64_t n, int64_t k, int64_t t, size_t w_ld, size_t x_stride
 
 }  // namespace
 
-bool gemm_supports(DType type) {
-    switch (type) {
-        case DType::kF32:
-        case DType::kF16:
-        case DType::kBF16:
-        case DType::kQ4_0:
-        case DType::kQ4_1:
-        case DType::kQ5_0:
-        case DType::kQ8_0:
-        case DType::kQ4_K:
-        case DType::kQ5_K:
-        case DType::kQ6_K:
-            return true;
-        default:
-            return false;
-    }
-}
+// The dequantization kernels use matvec's decoders (dequant.cuh): the same types.
+bool gemm_supports(DType type) { return matvec_supports(type); }
 
 Status dequantize_rows(DType type, const void* w, int64_t n, int64_t k, size_t w_stride, float* out,
                        size_t out_stride, void* stream) {
