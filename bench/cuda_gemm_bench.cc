@@ -21,6 +21,7 @@
 #include "backend/cuda/device.h"
 #include "backend/cuda/kernels/gemm.h"
 #include "backend/cuda/kernels/kernels.h"
+#include "cuda_timing.h"
 #include "quant/quantize.h"
 
 namespace unicorn {
@@ -31,44 +32,10 @@ int fail(const Status& s) {
     return 1;
 }
 
-// Milliseconds per call of fn(stream), from `reps` calls captured into one CUDA graph, replayed
-// after the GPU has been kept busy long enough to reach its boost clock.
+// Milliseconds per call of fn(stream) (bench/cuda_timing.h), after 0.2 s of warm-up.
 double time_ms(const std::function<Status(cudaStream_t)>& fn, cudaStream_t s, int reps,
                Status* err) {
-    *err = fn(s);  // warm-up outside the capture (grows gemm()'s scratch)
-    if (err->ok()) *err = cuda::cuda_status(cudaStreamSynchronize(s), "warm-up");
-    if (!err->ok()) return 0;
-    cudaGraph_t graph;
-    cudaGraphExec_t exec;
-    cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal);
-    for (int i = 0; i < reps && err->ok(); ++i) *err = fn(s);
-    const Status end = cuda::cuda_status(cudaStreamEndCapture(s, &graph), "stream capture");
-    if (!err->ok()) return 0;
-    if (*err = end; !err->ok()) return 0;
-    if (*err = cuda::cuda_status(cudaGraphInstantiate(&exec, graph, 0), "cudaGraphInstantiate");
-        !err->ok())
-        return 0;
-    const auto t0 = std::chrono::steady_clock::now();
-    while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(200)) {
-        cudaGraphLaunch(exec, s);
-        cudaStreamSynchronize(s);
-    }
-    cudaEvent_t a, b;
-    cudaEventCreate(&a);
-    cudaEventCreate(&b);
-    constexpr int kReplays = 3;
-    cudaEventRecord(a, s);
-    for (int r = 0; r < kReplays; ++r) cudaGraphLaunch(exec, s);
-    cudaEventRecord(b, s);
-    cudaEventSynchronize(b);
-    float ms = 0;
-    cudaEventElapsedTime(&ms, a, b);
-    *err = cuda::cuda_status(cudaGetLastError(), "graph replay");
-    cudaEventDestroy(a);
-    cudaEventDestroy(b);
-    cudaGraphExecDestroy(exec);
-    cudaGraphDestroy(graph);
-    return static_cast<double>(ms) / reps / kReplays;
+    return bench::graph_time_ms(fn, s, reps, std::chrono::milliseconds(200), 3, err);
 }
 
 Result<cuda::DeviceBuffer> device_copy(const void* host, size_t bytes) {

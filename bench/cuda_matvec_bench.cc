@@ -22,6 +22,7 @@
 #include "backend/cuda/cuda_status.h"
 #include "backend/cuda/device.h"
 #include "backend/cuda/kernels/kernels.h"
+#include "cuda_timing.h"
 #include "quant/quantize.h"
 
 namespace unicorn {
@@ -32,48 +33,17 @@ int fail(const Status& s) {
     return 1;
 }
 
-// Milliseconds per call of fn, from `reps` calls captured into one CUDA graph and replayed
-// (so host launch overhead, tens of µs per launch in this VM, stays out of the kernel time).
+// Milliseconds per call of fn on a stream of its own (bench/cuda_timing.h): 0.3 s of warm-up
+// before the first measurement, 0.1 s before later ones (they follow closely).
 double time_ms(const std::function<Status(cudaStream_t)>& fn, int reps, Status* err) {
     cudaStream_t s;
     cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
-    *err = fn(s);  // warm-up outside the capture
-    cudaStreamSynchronize(s);
-    cudaGraph_t graph;
-    cudaGraphExec_t exec;
-    cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal);
-    for (int i = 0; i < reps && err->ok(); ++i) *err = fn(s);
-    cudaStreamEndCapture(s, &graph);
-    if (!err->ok()) return 0;
-    cudaGraphInstantiate(&exec, graph, 0);
-    cudaGraphLaunch(exec, s);  // first replay uploads the graph
-    cudaEvent_t a, b;
-    cudaEventCreate(&a);
-    cudaEventCreate(&b);
-    // Keep the GPU busy for ~0.3 s first: an idle H200 sits at 345 MHz and needs sustained work
-    // to reach its boost clock (later calls follow closely: 0.1 s).
     static bool first = true;
     const auto warm = std::chrono::milliseconds(first ? 300 : 100);
     first = false;
-    const auto t0 = std::chrono::steady_clock::now();
-    while (std::chrono::steady_clock::now() - t0 < warm) {
-        cudaGraphLaunch(exec, s);
-        cudaStreamSynchronize(s);
-    }
-    constexpr int kReplays = 5;
-    cudaEventRecord(a, s);
-    for (int r = 0; r < kReplays; ++r) cudaGraphLaunch(exec, s);
-    cudaEventRecord(b, s);
-    cudaEventSynchronize(b);
-    float ms = 0;
-    cudaEventElapsedTime(&ms, a, b);
-    *err = cuda::cuda_status(cudaGetLastError(), "graph replay");
-    cudaEventDestroy(a);
-    cudaEventDestroy(b);
-    cudaGraphExecDestroy(exec);
-    cudaGraphDestroy(graph);
+    const double ms = bench::graph_time_ms(fn, s, reps, warm, 5, err);
     cudaStreamDestroy(s);
-    return static_cast<double>(ms) / reps / kReplays;
+    return ms;
 }
 
 // Device copies of one quantized [n, k] matrix, enough of them (≥ 2 GiB together) that a
