@@ -123,7 +123,8 @@ Status pad_file(const std::string& path, uint64_t size) {
     const long at = ok ? std::ftell(f) : -1;
     ok = at >= 0 && static_cast<uint64_t>(at) <= size;
     const std::vector<uint8_t> zeros(ok ? size - static_cast<uint64_t>(at) : 0, 0);
-    ok = ok && std::fwrite(zeros.data(), 1, zeros.size(), f) == zeros.size();
+    // (fwrite of nothing from an empty vector's null data is undefined behaviour: skip it.)
+    ok = ok && (zeros.empty() || std::fwrite(zeros.data(), 1, zeros.size(), f) == zeros.size());
     if (std::fclose(f) != 0 || !ok)
         return io_error(fmt::format("cannot pad '{}' to {} bytes", path, size));
     return ok_status();

@@ -97,7 +97,7 @@ TEST(Cli, Gemma3nInfoSplitsHostEmbeddingsAndMatFormerFlagsAreChecked) {
 }
 
 TEST(Cli, HelpReadsWell) {
-    for (const char* sub : {"logits", "info", "devices", "convert"}) {
+    for (const char* sub : {"logits", "info", "devices", "convert", "serve"}) {
         CliRun r = run(std::string(sub) + " --help");
         EXPECT_EQ(r.code, 0) << sub;
         EXPECT_NE(r.out.find("Usage"), std::string::npos) << r.out;

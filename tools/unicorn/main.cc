@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
     add("run", "Generate text from a prompt (streams to stdout; stats on stderr)",
         unicorn::cli::add_run);
     add("chat", "Interactive chat with the model's chat template", unicorn::cli::add_chat);
+    add("serve", "OpenAI-compatible HTTP server (/v1/chat/completions, /v1/completions, …)",
+        unicorn::cli::add_serve);
     add("logits",
         "Teacher-forced logits for given token ids (NumPy .npy), optional greedy continuation",
         unicorn::cli::add_logits);

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Contract test: the official `openai` Python client against `unicorn serve` on loopback.
+
+Usage: openai_contract.py UNICORN_BINARY MODEL.gguf
+Exit 77 (ctest: skipped) when the openai package or the model is missing.
+Covers: models.list, chat and completions (whole and streamed), stream_options.include_usage,
+stop strings, seed reproducibility, usage counts, and the SDK's exception types for refusals.
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+try:
+    import openai
+except ImportError:
+    print("openai package not installed (scripts/python-env)")
+    sys.exit(77)
+
+binary, model = sys.argv[1], sys.argv[2]
+if not os.path.exists(model):
+    print(f"{model} not fetched (scripts/fetch-models)")
+    sys.exit(77)
+
+
+def start(*extra):
+    p = subprocess.Popen([binary, "serve", "-m", model, "--port", "0", "-c", "512",
+                          "-t", "2", "--alias", "gemma", *extra],
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        line = p.stderr.readline()
+        m = re.search(r"on http://127\.0\.0\.1:(\d+)", line)
+        if m:
+            return p, int(m.group(1))
+        if p.poll() is not None:
+            break
+    p.kill()
+    raise SystemExit("unicorn serve did not start")
+
+
+def stop(p):
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(timeout=60)
+    assert rc == 0, f"serve exited {rc} on SIGTERM"
+
+
+proc, port = start()
+client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none", max_retries=0)
+try:
+    assert [m.id for m in client.models.list().data] == ["gemma"]
+
+    msgs = [{"role": "user", "content": "Count from one to ten."}]
+    r = client.chat.completions.create(model="gemma", messages=msgs, max_tokens=12, temperature=0)
+    text = r.choices[0].message.content
+    assert r.object == "chat.completion" and r.choices[0].message.role == "assistant"
+    assert r.choices[0].finish_reason in ("stop", "length")
+    assert r.usage.completion_tokens <= 12 and r.usage.prompt_tokens > 5
+    assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
+
+    # Streamed: the same text, the role first, the usage chunk last.
+    chunks = list(client.chat.completions.create(
+        model="gemma", messages=msgs, max_tokens=12, temperature=0, stream=True,
+        stream_options={"include_usage": True}))
+    assert chunks[0].choices[0].delta.role == "assistant"
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert streamed == text, (streamed, text)
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == r.usage.completion_tokens
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == r.choices[0].finish_reason
+
+    # Stop strings: the text ends right before the stop string, which is not returned.
+    if len(text) >= 6:
+        s = text[len(text) // 2:len(text) // 2 + 2]
+        r2 = client.chat.completions.create(model="gemma", messages=msgs, max_tokens=12,
+                                            temperature=0, stop=[s])
+        assert r2.choices[0].message.content == text[:text.find(s)]
+        assert r2.choices[0].finish_reason == "stop"
+
+    # Seeded sampling repeats.
+    a = client.chat.completions.create(model="gemma", messages=msgs, max_tokens=8,
+                                       temperature=1.0, seed=7)
+    b = client.chat.completions.create(model="gemma", messages=msgs, max_tokens=8,
+                                       temperature=1.0, seed=7)
+    assert a.choices[0].message.content == b.choices[0].message.content
+
+    c = client.completions.create(model="gemma", prompt="The capital of France is",
+                                  max_tokens=4, temperature=0)
+    assert c.object == "text_completion" and isinstance(c.choices[0].text, str)
+    streamed = "".join(x.choices[0].text for x in client.completions.create(
+        model="gemma", prompt="The capital of France is", max_tokens=4, temperature=0,
+        stream=True) if x.choices)
+    assert streamed == c.choices[0].text
+
+    # Refusals raise the SDK's exception types.
+    for kwargs, exc in [({"max_tokens": -1}, openai.BadRequestError),
+                        ({"n": 2}, openai.BadRequestError),
+                        ({"model": "nope"}, openai.NotFoundError)]:
+        args = {"model": "gemma", "messages": msgs, "max_tokens": 4, **kwargs}
+        try:
+            client.chat.completions.create(**args)
+            raise AssertionError(f"{kwargs} was accepted")
+        except exc:
+            pass
+finally:
+    stop(proc)
+
+proc, port = start("--api-key", "k3y")
+try:
+    bad = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="wrong", max_retries=0)
+    try:
+        bad.models.list()
+        raise AssertionError("a wrong key was accepted")
+    except openai.AuthenticationError:
+        pass
+    good = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="k3y", max_retries=0)
+    assert good.models.list().data[0].id == "gemma"
+finally:
+    stop(proc)
+print("openai contract: ok")

@@ -1,0 +1,135 @@
+// unicorn serve: the OpenAI-compatible HTTP server (src/server/). One engine thread owns the
+// model; SIGINT/SIGTERM stop taking connections, fail queued requests with 503, let the running
+// one finish and exit 0.
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <thread>
+
+#include "commands.h"
+#include "engine.h"
+#include "model_flags.h"
+#include "server/engine.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+
+namespace unicorn::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_signal(int) { g_stop = true; }
+
+struct ServeOptions {
+    std::string model;
+    ModelFlags model_flags;
+    std::string host = "127.0.0.1";
+    int port = 8080;
+    int parallel = 1;
+    int ctx_size = 4096;
+    int queue = 64;
+    int max_tokens = 4096;
+    size_t max_body = size_t{1} << 20;
+    std::string api_key;
+    std::string alias;
+    std::string chat_format;
+    int threads = 0;
+    std::string device = "auto";
+};
+
+int run(const ServeOptions& o) {
+    if (o.ctx_size < 16) return fail("--ctx-size must be at least 16");
+    if (o.port < 0 || o.port > 65535) return fail("--port must be between 0 and 65535");
+    if (o.parallel < 1) return fail("--parallel must be at least 1");
+    if (o.parallel > 1)
+        std::fprintf(stderr,
+                     "unicorn serve: --parallel %d: requests are generated one at a time in this "
+                     "version (continuous batching is not there yet); the others queue\n",
+                     o.parallel);
+    auto load = load_options(o.model_flags);
+    if (!load.ok()) return fail(load.status().message());
+    auto e = Engine::open(o.model, o.threads, o.device, *load);
+    if (!e.ok()) return fail(e.status().to_string());
+    const text::Tokenizer& tok = *(*e)->tokenizer;
+    const std::string bos_text(tok.bos() >= 0 ? tok.token_text(tok.bos()) : "");
+    // The model's template, else --chat-format, else the family's built-in format.
+    auto fmt = !o.chat_format.empty() ? text::chat_format_by_name(o.chat_format, bos_text)
+                                      : text::detect_chat_format((*e)->chat_template, bos_text);
+    if (!fmt.ok()) {
+        const bool gemma = (*e)->model->info().architecture.rfind("gemma", 0) == 0;
+        fmt = text::chat_format_by_name(gemma ? "gemma" : "chatml", bos_text);
+    }
+    if (!fmt.ok()) return fail(fmt.status().message());
+    const text::ChatFormat chat = *fmt;
+
+    server::Metrics metrics;
+    server::Engine engine(*(*e)->model, *(*e)->ctx, tok, metrics,
+                          {o.ctx_size, 512, static_cast<size_t>(std::max(o.queue, 1))});
+    server::ServerOptions so;
+    so.host = o.host;
+    so.port = o.port;
+    so.api_key = o.api_key;
+    so.max_body_bytes = o.max_body;
+    so.model_id = !o.alias.empty() ? o.alias
+                  : o.model.empty()
+                      ? "gemma-3-270m"
+                      : std::filesystem::path(o.model).filename().replace_extension().string();
+    so.limits = {o.max_tokens, std::min(o.max_tokens, 512), o.ctx_size};
+    server::HttpServer http(
+        engine, tok,
+        [chat](const std::vector<text::ChatMessage>& m) {
+            return text::render_chat(chat, m, true);
+        },
+        metrics, so);
+    auto port = http.bind();
+    if (!port.ok()) return fail(port.status().message());
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up mid-stream is not fatal
+    std::thread watcher([&] {
+        while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        engine.shutdown();
+        http.stop();
+    });
+    std::fprintf(stderr, "unicorn serve: %s on http://%s:%d (context %d, queue %d)%s\n",
+                 so.model_id.c_str(), o.host.c_str(), *port, o.ctx_size, o.queue,
+                 o.api_key.empty() ? "" : ", API key required");
+    Status st = http.serve();
+    g_stop = true;
+    watcher.join();
+    if (!st.ok()) return fail(st.message());
+    std::fprintf(stderr, "unicorn serve: stopped\n");
+    return 0;
+}
+
+}  // namespace
+
+Runner add_serve(CLI::App& app) {
+    auto o = std::make_shared<ServeOptions>();
+    app.add_option("-m,--model", o->model, "GGUF file or HF directory (default: Gemma 3 270M)");
+    add_model_flags(app, o->model_flags);
+    app.add_option("--host", o->host, "Address to listen on")->capture_default_str();
+    app.add_option("--port", o->port, "Port (0: any free one)")->capture_default_str();
+    app.add_option("--parallel", o->parallel,
+                   "Sequences generated at once (this version generates one at a time; the "
+                   "others queue)")
+        ->capture_default_str();
+    app.add_option("-c,--ctx-size", o->ctx_size, "Context per request, in tokens")
+        ->capture_default_str();
+    app.add_option("--queue", o->queue, "Requests that may wait; more get 503 + Retry-After")
+        ->capture_default_str();
+    app.add_option("--max-tokens-cap", o->max_tokens, "Largest max_tokens a request may ask")
+        ->capture_default_str();
+    app.add_option("--max-body", o->max_body, "Largest request body, bytes")->capture_default_str();
+    app.add_option("--api-key", o->api_key, "Require 'Authorization: Bearer KEY' (not /health)");
+    app.add_option("--alias", o->alias, "Model id clients name (default: the file name)");
+    app.add_option("--chat-format", o->chat_format,
+                   "gemma or chatml (default: from the model's template)");
+    app.add_option("-t,--threads", o->threads, "CPU threads (default: one per physical core)");
+    app.add_option("--device", o->device, "Device: auto (the CPU for now), cpu, cuda[:N]");
+    return [o] { return run(*o); };
+}
+
+}  // namespace unicorn::cli
