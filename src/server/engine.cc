@@ -1,7 +1,9 @@
 #include "server/engine.h"
 
-#include "runtime/generator.h"
-#include "runtime/session.h"
+#include <algorithm>
+
+#include "runtime/kv_cache.h"
+#include "runtime/sampler.h"
 #include "text/detokenizer.h"
 #include "text/stop_filter.h"
 
@@ -63,62 +65,138 @@ size_t Engine::queued() const {
     return queue_.size();
 }
 
+// A running sequence: its job, KV cache, sampler and text state.
+struct Engine::Active {
+    Job job;
+    KvCache kv;
+    Sampler sampler;
+    std::vector<int32_t> history;  // prompt + generated
+    text::IncrementalDetokenizer detok;
+    text::StopFilter stops;
+    size_t prefilled = 0;  // prompt tokens in the cache
+    int32_t next = -1;     // the sampled token to feed next
+    int64_t generated = 0;
+    std::chrono::steady_clock::time_point last;
+    Active(Job j, const Model& m, const text::Tokenizer& tok, const Engine::Options& o,
+           Backend* memory)
+        : job(std::move(j)),
+          kv(m.kv_layout(), o.context, std::max(1, o.batch_tokens), memory),
+          sampler(job.sampling),
+          history(job.prompt),
+          detok(tok),
+          stops(job.stop) {}
+};
+
 void Engine::loop() {
+    std::vector<std::unique_ptr<Active>> active;
+    Backend* memory = ctx_.primary().is_device() ? &ctx_.primary() : nullptr;
     while (true) {
-        Job job;
         {
             std::unique_lock<std::mutex> lock(mu_);
-            cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty()) return;  // stopping, nothing left
-            job = std::move(queue_.front());
-            queue_.pop_front();
+            cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !active.empty(); });
+            if (stopping_ && queue_.empty() && active.empty()) return;
+            // Admit queued jobs into free places (continuous batching).
+            while (!queue_.empty() && static_cast<int>(active.size()) < opt_.parallel) {
+                Job j = std::move(queue_.front());
+                queue_.pop_front();
+                if (!j.out->cancelled())
+                    active.push_back(
+                        std::make_unique<Active>(std::move(j), model_, tok_, opt_, memory));
+            }
             metrics_.set_queue_depth(static_cast<int64_t>(queue_.size()));
         }
-        if (job.out->cancelled()) continue;
-        metrics_.set_running(1);
-        run(job);
-        metrics_.set_running(0);
+        metrics_.set_running(static_cast<int64_t>(active.size()));
+        if (!active.empty()) step(active);
+        metrics_.set_running(static_cast<int64_t>(active.size()));
     }
 }
 
-void Engine::run(Job& job) {
-    Session session(model_, ctx_, SessionOptions{opt_.context, opt_.prefill_chunk});
-    text::IncrementalDetokenizer detok(tok_);
-    text::StopFilter stops(job.stop);
-    auto last = std::chrono::steady_clock::now();
-    bool first = true;
-    GenerateRequest req;
-    req.prompt = job.prompt;
-    req.max_tokens = job.max_tokens;
-    req.sampling = job.sampling;
-    req.is_eog = [&](int32_t id) { return tok_.is_eog(id); };
-    req.on_token = [&](int32_t id) {
-        const auto now = std::chrono::steady_clock::now();
-        if (first)
-            metrics_.observe_ttft(std::chrono::duration<double>(now - job.arrived).count());
-        else
-            metrics_.observe_inter_token(std::chrono::duration<double>(now - last).count());
-        first = false;
-        last = now;
-        std::string text = stops.push(detok.push(id));
-        if (!text.empty()) job.out->push(Event::piece(std::move(text)));
-        return !stops.stopped() && !job.out->cancelled();
-    };
-    Result<GenerationStats> st = generate(session, req);
-    if (!st.ok()) {
-        job.out->push(Event::failure({500, "server_error", st.status().to_string(), ""}));
-        metrics_.count_failure();
+void Engine::step(std::vector<std::unique_ptr<Active>>& active) {
+    // Cancelled sequences leave first.
+    std::erase_if(active, [](const std::unique_ptr<Active>& a) { return a->job.out->cancelled(); });
+    if (active.empty()) return;
+    // Decode tokens first (one per running sequence), then prompt chunks in arrival order.
+    std::vector<SequenceChunk> batch;
+    std::vector<Active*> owners;
+    std::vector<bool> samples;  // whether this chunk's logits give the sequence's next token
+    int32_t budget = std::max(opt_.batch_tokens, static_cast<int32_t>(active.size()));
+    for (auto& a : active) {
+        if (a->prefilled < a->job.prompt.size()) continue;
+        batch.push_back({std::span(&a->next, 1), a->kv.length(), &a->kv, false});
+        owners.push_back(a.get());
+        samples.push_back(true);
+        budget--;
+    }
+    for (auto& a : active) {
+        const size_t left = a->job.prompt.size() - a->prefilled;
+        if (left == 0 || budget <= 0) continue;
+        const size_t n = std::min({left, static_cast<size_t>(budget),
+                                   static_cast<size_t>(std::max(1, opt_.prefill_chunk))});
+        batch.push_back(
+            {std::span(a->job.prompt).subspan(a->prefilled, n), a->kv.length(), &a->kv, false});
+        owners.push_back(a.get());
+        samples.push_back(n == left);
+        budget -= static_cast<int32_t>(n);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    Result<Tensor> logits = model_.forward(ctx_, batch);
+    if (logits.ok()) logits = ctx_.to_host(*logits);
+    metrics_.add_device_seconds(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (!logits.ok() || ctx_.failed()) {
+        const std::string why =
+            logits.ok() ? ctx_.status().to_string() : logits.status().to_string();
+        ctx_.clear_error();
+        for (auto& a : active) {
+            a->job.out->push(Event::failure({500, "server_error", why, ""}));
+            metrics_.count_failure();
+        }
+        active.clear();
         return;
     }
-    std::string rest = stops.push(detok.flush());
-    rest += stops.flush();
-    if (!rest.empty()) job.out->push(Event::piece(std::move(rest)));
-    const bool length =
-        !stops.stopped() && !st->stopped_by_eog && st->generated_tokens >= job.max_tokens;
-    metrics_.count_tokens(st->prompt_tokens, st->generated_tokens);
-    metrics_.add_device_seconds(st->prefill_s + st->decode_s);
-    job.out->push(
-        Event::done(length ? "length" : "stop", {st->prompt_tokens, st->generated_tokens}));
+    std::vector<Active*> done;
+    for (size_t i = 0; i < batch.size(); ++i) {
+        Active& a = *owners[i];
+        if (a.prefilled < a.job.prompt.size()) {
+            a.prefilled += batch[i].tokens.size();
+            if (!samples[i]) continue;
+        }
+        const float* row = logits->row<float>(static_cast<int64_t>(i));
+        const int32_t tok = a.sampler.sample(row, logits->cols(), a.history);
+        if (on_token(a, tok)) done.push_back(&a);
+    }
+    std::erase_if(active, [&](const std::unique_ptr<Active>& a) {
+        return std::find(done.begin(), done.end(), a.get()) != done.end();
+    });
+}
+
+bool Engine::on_token(Active& a, int32_t tok) {
+    const auto now = std::chrono::steady_clock::now();
+    if (a.generated == 0)
+        metrics_.observe_ttft(std::chrono::duration<double>(now - a.job.arrived).count());
+    else
+        metrics_.observe_inter_token(std::chrono::duration<double>(now - a.last).count());
+    a.last = now;
+    if (tok_.is_eog(tok)) return finish(a, "stop"), true;
+    a.history.push_back(tok);
+    a.generated++;
+    std::string text = a.stops.push(a.detok.push(tok));
+    if (!text.empty()) a.job.out->push(Event::piece(std::move(text)));
+    if (a.stops.stopped()) return finish(a, "stop"), true;
+    // The context's end counts as the length limit (the HTTP side capped max_tokens to it).
+    if (a.generated >= a.job.max_tokens || a.kv.length() >= a.kv.max_positions())
+        return finish(a, "length"), true;
+    a.next = tok;
+    return false;
+}
+
+void Engine::finish(Active& a, const char* reason) {
+    std::string rest = a.stops.push(a.detok.flush());
+    rest += a.stops.flush();
+    if (!rest.empty()) a.job.out->push(Event::piece(std::move(rest)));
+    const int64_t prompt = static_cast<int64_t>(a.job.prompt.size());
+    metrics_.count_tokens(prompt, a.generated);
+    a.job.out->push(Event::done(reason, {prompt, a.generated}));
 }
 
 }  // namespace unicorn::server

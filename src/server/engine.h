@@ -1,7 +1,10 @@
 // The engine thread: the one thread that owns the model. HTTP workers hand it jobs through a
 // bounded queue and read results from a per-job channel, so no tensor or session is ever
-// touched from two threads. Jobs run one after another in arrival order (continuous batching —
-// decode steps of several sequences in one forward pass — is the next increment of issue 6).
+// touched from two threads. Continuous batching: up to `parallel` sequences are active at once;
+// every forward pass carries one decode token of each running sequence plus prompt chunks of
+// newly admitted ones (up to `batch_tokens` tokens in all), and a finished or cancelled
+// sequence's place goes to the next queued job at once. Each sequence has its own KV cache
+// (a paged, shared-prefix cache is the next increment of issue 6).
 #pragma once
 
 #include <atomic>
@@ -82,6 +85,8 @@ class Engine {
         int32_t context = 4096;
         int32_t prefill_chunk = 512;
         size_t queue_capacity = 64;  // jobs waiting; more → 503
+        int parallel = 1;            // sequences generated at once
+        int32_t batch_tokens = 512;  // tokens per forward pass (decode tokens first)
     };
     Engine(Model& model, ExecContext& ctx, const text::Tokenizer& tok, Metrics& metrics,
            Options opt);
@@ -95,8 +100,13 @@ class Engine {
     const Options& options() const { return opt_; }
 
   private:
+    struct Active;
     void loop();
-    void run(Job& job);
+    // One forward pass over every active sequence; finished ones are removed.
+    void step(std::vector<std::unique_ptr<Active>>& active);
+    // After a token was sampled for `a`: emits it, or finishes the sequence (true).
+    bool on_token(Active& a, int32_t tok);
+    void finish(Active& a, const char* reason);
 
     Model& model_;
     ExecContext& ctx_;

@@ -58,7 +58,10 @@ struct HttpServer::Impl {
 
 void HttpServer::Impl::routes() {
     http.set_payload_max_length(opt.max_body_bytes);
-    const int threads = opt.http_threads;
+    const int threads =
+        opt.http_threads > 0
+            ? opt.http_threads
+            : engine.options().parallel + static_cast<int>(engine.options().queue_capacity) + 8;
     http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
         if (opt.api_key.empty() || is_public(req.path))

@@ -24,7 +24,9 @@ struct ServerOptions {
     int port = 8080;  // 0: any free port (tests)
     std::string api_key;
     size_t max_body_bytes = size_t{1} << 20;
-    int http_threads = 16;
+    // Worker threads; 0: enough for every request the engine can hold (running + queued, each
+    // stream keeps its worker) plus a few for /health and /metrics.
+    int http_threads = 0;
     std::string model_id;  // what /v1/models lists and requests may name
     Limits limits;
 };

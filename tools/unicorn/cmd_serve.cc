@@ -43,11 +43,6 @@ int run(const ServeOptions& o) {
     if (o.ctx_size < 16) return fail("--ctx-size must be at least 16");
     if (o.port < 0 || o.port > 65535) return fail("--port must be between 0 and 65535");
     if (o.parallel < 1) return fail("--parallel must be at least 1");
-    if (o.parallel > 1)
-        std::fprintf(stderr,
-                     "unicorn serve: --parallel %d: requests are generated one at a time in this "
-                     "version (continuous batching is not there yet); the others queue\n",
-                     o.parallel);
     auto load = load_options(o.model_flags);
     if (!load.ok()) return fail(load.status().message());
     auto e = Engine::open(o.model, o.threads, o.device, *load);
@@ -65,8 +60,9 @@ int run(const ServeOptions& o) {
     const text::ChatFormat chat = *fmt;
 
     server::Metrics metrics;
-    server::Engine engine(*(*e)->model, *(*e)->ctx, tok, metrics,
-                          {o.ctx_size, 512, static_cast<size_t>(std::max(o.queue, 1))});
+    server::Engine engine(
+        *(*e)->model, *(*e)->ctx, tok, metrics,
+        {o.ctx_size, 512, static_cast<size_t>(std::max(o.queue, 1)), o.parallel, 512});
     server::ServerOptions so;
     so.host = o.host;
     so.port = o.port;
@@ -93,8 +89,10 @@ int run(const ServeOptions& o) {
         engine.shutdown();
         http.stop();
     });
-    std::fprintf(stderr, "unicorn serve: %s on http://%s:%d (context %d, queue %d)%s\n",
-                 so.model_id.c_str(), o.host.c_str(), *port, o.ctx_size, o.queue,
+    std::fprintf(stderr,
+                 "unicorn serve: %s on http://%s:%d (context %d per sequence, %d at once, queue "
+                 "%d)%s\n",
+                 so.model_id.c_str(), o.host.c_str(), *port, o.ctx_size, o.parallel, o.queue,
                  o.api_key.empty() ? "" : ", API key required");
     Status st = http.serve();
     g_stop = true;
@@ -113,8 +111,7 @@ Runner add_serve(CLI::App& app) {
     app.add_option("--host", o->host, "Address to listen on")->capture_default_str();
     app.add_option("--port", o->port, "Port (0: any free one)")->capture_default_str();
     app.add_option("--parallel", o->parallel,
-                   "Sequences generated at once (this version generates one at a time; the "
-                   "others queue)")
+                   "Sequences generated at once (continuous batching); later requests queue")
         ->capture_default_str();
     app.add_option("-c,--ctx-size", o->ctx_size, "Context per request, in tokens")
         ->capture_default_str();
