@@ -40,9 +40,7 @@ int run(ChatOptions o) {
     auto e = Engine::open(o.model, o.threads, o.device, *load);
     if (!e.ok()) return fail(e.status().to_string());
     const text::Tokenizer& tok = *(*e)->tokenizer;
-    const std::string bos_text(tok.bos() >= 0 ? tok.token_text(tok.bos()) : "");
-    auto fmt = o.chat_format.empty() ? text::detect_chat_format((*e)->chat_template, bos_text)
-                                     : text::chat_format_by_name(o.chat_format, bos_text);
+    auto fmt = (*e)->chat_format(o.chat_format);
     if (!fmt.ok()) return fail(fmt.status().message());
 
     const bool tty = isatty(STDIN_FILENO) != 0;

@@ -58,8 +58,7 @@ int run(RunOptions o) {
     std::string text = o.prompt;
     bool add_special = true;
     if (o.chat) {
-        auto fmt =
-            text::detect_chat_format((*e)->chat_template, std::string(tok.token_text(tok.bos())));
+        auto fmt = (*e)->chat_format("");
         if (!fmt.ok()) return fail(fmt.status().message());
         std::vector<text::ChatMessage> msgs;
         if (!o.system.empty()) msgs.push_back({"system", o.system});

@@ -48,13 +48,11 @@ int run(const ServeOptions& o) {
     auto e = Engine::open(o.model, o.threads, o.device, *load);
     if (!e.ok()) return fail(e.status().to_string());
     const text::Tokenizer& tok = *(*e)->tokenizer;
-    const std::string bos_text(tok.bos() >= 0 ? tok.token_text(tok.bos()) : "");
-    // The model's template, else --chat-format, else the family's built-in format.
-    auto fmt = !o.chat_format.empty() ? text::chat_format_by_name(o.chat_format, bos_text)
-                                      : text::detect_chat_format((*e)->chat_template, bos_text);
-    if (!fmt.ok()) {
+    // --chat-format, else the model's template, else the family's built-in format.
+    auto fmt = (*e)->chat_format(o.chat_format);
+    if (!fmt.ok() && o.chat_format.empty()) {
         const bool gemma = (*e)->model->info().architecture.rfind("gemma", 0) == 0;
-        fmt = text::chat_format_by_name(gemma ? "gemma" : "chatml", bos_text);
+        fmt = (*e)->chat_format(gemma ? "gemma" : "chatml");
     }
     if (!fmt.ok()) return fail(fmt.status().message());
     const text::ChatFormat chat = *fmt;

@@ -51,4 +51,11 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path_in, int thr
     return e;
 }
 
+Result<text::ChatFormat> Engine::chat_format(const std::string& forced) const {
+    const std::string bos_text(tokenizer->bos() >= 0 ? tokenizer->token_text(tokenizer->bos())
+                                                     : "");
+    return forced.empty() ? text::detect_chat_format(chat_template, bos_text)
+                          : text::chat_format_by_name(forced, bos_text);
+}
+
 }  // namespace unicorn::cli

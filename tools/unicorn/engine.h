@@ -26,6 +26,9 @@ struct Engine {
     std::unique_ptr<text::Tokenizer> tokenizer;
     std::string chat_template;  // from the model's metadata, "" when absent
 
+    // The chat format named by --chat-format (`forced`), else the one the model's template uses.
+    Result<text::ChatFormat> chat_format(const std::string& forced) const;
+
     // path "" → default model. Errors name the file and what is wrong with it.
     static Result<std::unique_ptr<Engine>> open(const std::string& path, int threads,
                                                 const std::string& device,
