@@ -113,4 +113,36 @@ std::vector<double> Sampler::distribution(const float* logits, int64_t n,
     return out;
 }
 
+StepLogprobs step_logprobs(const float* logits, int64_t n, int32_t chosen, int top_n) {
+    auto finite = [](float l) { return std::isfinite(l) ? static_cast<double>(l) : -INFINITY; };
+    double max_l = -INFINITY;
+    for (int64_t i = 0; i < n; ++i) max_l = std::max(max_l, finite(logits[i]));
+    double sum = 0.0;
+    if (std::isfinite(max_l))
+        for (int64_t i = 0; i < n; ++i) sum += std::exp(finite(logits[i]) - max_l);
+    const double lse = max_l + std::log(sum);  // log of the softmax's denominator
+    auto logprob = [&](int64_t i) { return std::isfinite(lse) ? finite(logits[i]) - lse : 0.0; };
+
+    StepLogprobs out;
+    out.chosen = {chosen, chosen >= 0 && chosen < n ? logprob(chosen) : -INFINITY};
+    // The top entries by one pass with a small sorted buffer: top_n is at most a few dozen, so
+    // this beats sorting the vocabulary. Scanning ids upwards and inserting only on a strictly
+    // greater value keeps equal logits in id order, as the greedy sampler breaks ties.
+    const size_t k = static_cast<size_t>(std::clamp<int64_t>(top_n, 0, n));
+    std::vector<std::pair<double, int32_t>> best;  // (logit, id), descending
+    best.reserve(k + 1);
+    for (int64_t i = 0; i < n && k > 0; ++i) {
+        const double l = finite(logits[i]);
+        if (best.size() == k && !(l > best.back().first)) continue;
+        auto at = std::upper_bound(
+            best.begin(), best.end(), l,
+            [](double v, const std::pair<double, int32_t>& e) { return v > e.first; });
+        best.insert(at, {l, static_cast<int32_t>(i)});
+        if (best.size() > k) best.pop_back();
+    }
+    out.top.reserve(best.size());
+    for (const auto& [l, id] : best) out.top.push_back({id, logprob(id)});
+    return out;
+}
+
 }  // namespace unicorn

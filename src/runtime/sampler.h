@@ -27,6 +27,21 @@ struct SamplingParams {
 // naming the parameter.
 Status validate(const SamplingParams& p);
 
+// Log-probabilities of one step for API clients (OpenAI `logprobs`). They are log-softmax of the
+// model's raw logits — before the repetition penalty, temperature and top-k/top-p/min-p — which
+// is what OpenAI and llama-server report: a property of the model, not of the sampling settings.
+struct TokenLogprob {
+    int32_t id = -1;
+    double logprob = 0.0;  // <= 0
+};
+struct StepLogprobs {
+    TokenLogprob chosen;            // the sampled token
+    std::vector<TokenLogprob> top;  // the `top_n` most likely, most likely first; ties: lower id
+};
+// Over logits [n] (double accumulation: the log-sum-exp of a 262k vocabulary); `top_n` is
+// clamped to [0, n]. Non-finite logits count as -inf (probability 0).
+StepLogprobs step_logprobs(const float* logits, int64_t n, int32_t chosen, int top_n);
+
 class Sampler {
   public:
     explicit Sampler(const SamplingParams& p);

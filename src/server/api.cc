@@ -5,6 +5,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "text/unicode.h"
+
 namespace unicorn::server {
 namespace {
 
@@ -71,6 +73,85 @@ std::optional<ApiError> parse_messages(const json& j, std::vector<text::ChatMess
     return std::nullopt;
 }
 
+// Chat: logprobs (boolean) and top_logprobs (0..20, only with logprobs). Completions: logprobs
+// (0..5, the legacy API's cap). *out stays -1 when not asked.
+std::optional<ApiError> parse_logprobs(const json& j, bool chat, int32_t* out) {
+    if (!chat) return number(j, "logprobs", 0, 5, out);
+    bool wanted = false;
+    if (auto it = j.find("logprobs"); it != j.end() && !it->is_null()) {
+        if (!it->is_boolean())
+            return bad("logprobs",
+                       fmt::format("'logprobs' must be a boolean, got {}", it->type_name()));
+        wanted = it->get<bool>();
+    }
+    int32_t top = 0;
+    if (auto e = number(j, "top_logprobs", 0, 20, &top)) return e;
+    if (!wanted && j.contains("top_logprobs") && !j["top_logprobs"].is_null())
+        return bad("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+    if (wanted) *out = top;
+    return std::nullopt;
+}
+
+// A token's text can end inside a UTF-8 character (a byte token), which a JSON string cannot
+// hold: `token` gets U+FFFD for the incomplete part, `bytes` the exact bytes.
+std::string token_string(const std::string& t) { return text::sanitize_utf8(t); }
+
+// Any other invalid UTF-8 that reaches a response becomes U+FFFD rather than a failed dump.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// OpenAI reports a probability of zero as -9999.0 (JSON has no -Infinity).
+double finite_logprob(double lp) { return std::isfinite(lp) ? lp : -9999.0; }
+
+json token_entry(const TokenInfo& t) {
+    json bytes = json::array();
+    for (unsigned char c : t.text) bytes.push_back(static_cast<int>(c));
+    return {
+        {"token", token_string(t.text)}, {"logprob", finite_logprob(t.logprob)}, {"bytes", bytes}};
+}
+
+// choices[].logprobs in the chat shape: {content: [{token, logprob, bytes, top_logprobs}]}.
+json chat_logprobs(const Logprobs& lps) {
+    json content = json::array();
+    for (const TokenLogprobs& e : lps) {
+        json entry = token_entry(e.chosen);
+        json top = json::array();
+        for (const TokenInfo& t : e.top) top.push_back(token_entry(t));
+        entry["top_logprobs"] = std::move(top);
+        content.push_back(std::move(entry));
+    }
+    return {{"content", std::move(content)}, {"refusal", nullptr}};
+}
+
+// The legacy completions shape. As OpenAI documents it, each top_logprobs dict also holds the
+// sampled token, so it has up to logprobs + 1 entries; two tokens with the same text keep the
+// likelier one's value.
+json legacy_logprobs(const Logprobs& lps) {
+    json tokens = json::array(), token_logprobs = json::array(), top = json::array(),
+         offsets = json::array();
+    for (const TokenLogprobs& e : lps) {
+        const std::string chosen = token_string(e.chosen.text);
+        tokens.push_back(chosen);
+        token_logprobs.push_back(finite_logprob(e.chosen.logprob));
+        json d = json::object();
+        for (const TokenInfo& t : e.top) {
+            const std::string key = token_string(t.text);
+            if (!d.contains(key)) d[key] = finite_logprob(t.logprob);
+        }
+        if (!d.contains(chosen)) d[chosen] = finite_logprob(e.chosen.logprob);
+        top.push_back(std::move(d));
+        offsets.push_back(e.text_offset);
+    }
+    return {{"tokens", std::move(tokens)},
+            {"token_logprobs", std::move(token_logprobs)},
+            {"top_logprobs", std::move(top)},
+            {"text_offset", std::move(offsets)}};
+}
+
+json logprobs_field(bool chat, const Logprobs* lps, bool null_when_empty) {
+    if (lps == nullptr || (null_when_empty && lps->empty())) return nullptr;
+    return chat ? chat_logprobs(*lps) : legacy_logprobs(*lps);
+}
+
 }  // namespace
 
 std::string error_json(const ApiError& e) {
@@ -78,7 +159,7 @@ std::string error_json(const ApiError& e) {
                 {"type", e.type},
                 {"param", e.param.empty() ? json(nullptr) : json(e.param)},
                 {"code", std::to_string(e.status)}};
-    return json{{"error", err}}.dump();
+    return dump(json{{"error", err}});
 }
 
 Parsed parse_completion_request(const std::string& body, bool chat, const Limits& limits,
@@ -159,7 +240,8 @@ Parsed parse_completion_request(const std::string& body, bool chat, const Limits
             return fail(bad("stream_options.include_usage", "must be a boolean")), p;
         r.include_usage = iu != so->end() && iu->get<bool>();
     }
-    for (const char* unsupported : {"logprobs", "tools", "response_format"}) {
+    if (fail(parse_logprobs(j, chat, &r.logprobs))) return p;
+    for (const char* unsupported : {"tools", "response_format"}) {
         auto it = j.find(unsupported);
         if (it == j.end() || it->is_null() || (it->is_boolean() && !it->get<bool>())) continue;
         if (std::string(unsupported) == "response_format" && it->is_object() &&
@@ -174,30 +256,32 @@ Parsed parse_completion_request(const std::string& body, bool chat, const Limits
 }
 
 std::string completion_json(const ResponseId& r, bool chat, const std::string& text,
-                            const std::string& finish_reason, const Usage& u) {
-    json choice = {{"index", 0}, {"finish_reason", finish_reason}, {"logprobs", nullptr}};
+                            const std::string& finish_reason, const Usage& u,
+                            const Logprobs* logprobs) {
+    json choice = {{"index", 0},
+                   {"finish_reason", finish_reason},
+                   {"logprobs", logprobs_field(chat, logprobs, false)}};
     if (chat)
         choice["message"] = {{"role", "assistant"}, {"content", text}};
     else
         choice["text"] = text;
-    return json{{"id", r.id},
-                {"object", chat ? "chat.completion" : "text_completion"},
-                {"created", r.created},
-                {"model", r.model},
-                {"system_fingerprint", "unicorn"},
-                {"choices", json::array({choice})},
-                {"usage",
-                 {{"prompt_tokens", u.prompt_tokens},
-                  {"completion_tokens", u.completion_tokens},
-                  {"total_tokens", u.prompt_tokens + u.completion_tokens}}}}
-        .dump();
+    return dump(json{{"id", r.id},
+                     {"object", chat ? "chat.completion" : "text_completion"},
+                     {"created", r.created},
+                     {"model", r.model},
+                     {"system_fingerprint", "unicorn"},
+                     {"choices", json::array({choice})},
+                     {"usage",
+                      {{"prompt_tokens", u.prompt_tokens},
+                       {"completion_tokens", u.completion_tokens},
+                       {"total_tokens", u.prompt_tokens + u.completion_tokens}}}});
 }
 
 std::string chunk_event(const ResponseId& r, bool chat, bool first, const std::string& text,
-                        const std::string& finish_reason) {
+                        const std::string& finish_reason, const Logprobs* logprobs) {
     json choice = {{"index", 0},
                    {"finish_reason", finish_reason.empty() ? json(nullptr) : json(finish_reason)},
-                   {"logprobs", nullptr}};
+                   {"logprobs", logprobs_field(chat, logprobs, true)}};
     if (chat) {
         json delta = json::object();
         if (first) delta["role"] = "assistant";
@@ -212,7 +296,7 @@ std::string chunk_event(const ResponseId& r, bool chat, bool first, const std::s
               {"model", r.model},
               {"system_fingerprint", "unicorn"},
               {"choices", json::array({choice})}};
-    return "data: " + c.dump() + "\n\n";
+    return "data: " + dump(c) + "\n\n";
 }
 
 std::string usage_event(const ResponseId& r, bool chat, const Usage& u) {

@@ -41,6 +41,9 @@ struct CompletionRequest {
     std::vector<std::string> stop;
     bool stream = false;
     bool include_usage = false;  // stream_options.include_usage
+    // Log-probabilities: -1 = not asked; else how many most likely tokens to list per generated
+    // token (chat: logprobs true + top_logprobs 0..20; completions: logprobs 0..5).
+    int32_t logprobs = -1;
 };
 
 // The body of a chat or completions request; an ApiError names what is wrong.
@@ -55,6 +58,19 @@ struct Usage {
     int64_t prompt_tokens = 0, completion_tokens = 0;
 };
 
+// One generated token's log-probabilities as the API reports them (engine → HTTP). Texts are
+// the token's bytes (special tokens spelled out), which may end inside a UTF-8 character.
+struct TokenInfo {
+    std::string text;
+    double logprob = 0.0;
+};
+struct TokenLogprobs {
+    TokenInfo chosen;
+    std::vector<TokenInfo> top;  // most likely first
+    int64_t text_offset = 0;     // characters of the completion before this token (legacy API)
+};
+using Logprobs = std::vector<TokenLogprobs>;
+
 // Identity of one response: every chunk of a stream repeats it.
 struct ResponseId {
     std::string id;  // "chatcmpl-…" / "cmpl-…"
@@ -62,13 +78,18 @@ struct ResponseId {
     std::string model;
 };
 
-// The whole non-streamed response.
+// The whole non-streamed response. `logprobs` null: not asked (the field is null); else one
+// entry per generated token, as choices[0].logprobs in the chat shape ({content: [{token,
+// logprob, bytes, top_logprobs}]}) or the legacy completions one ({tokens, token_logprobs,
+// top_logprobs, text_offset}).
 std::string completion_json(const ResponseId& r, bool chat, const std::string& text,
-                            const std::string& finish_reason, const Usage& u);
+                            const std::string& finish_reason, const Usage& u,
+                            const Logprobs* logprobs = nullptr);
 // One SSE event ("data: {…}\n\n"). The first chat chunk carries the role; `finish_reason`
-// "" means null; the usage chunk has no choices.
+// "" means null; the usage chunk has no choices. `logprobs`: the entries of this chunk's tokens
+// (null or empty: the field is null).
 std::string chunk_event(const ResponseId& r, bool chat, bool first, const std::string& text,
-                        const std::string& finish_reason);
+                        const std::string& finish_reason, const Logprobs* logprobs = nullptr);
 std::string usage_event(const ResponseId& r, bool chat, const Usage& u);
 // An error inside a stream: "event: error" plus a data line with the error envelope, which
 // openai-python raises as APIError (a bare "error:" field would be ignored).

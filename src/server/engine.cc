@@ -1,6 +1,7 @@
 #include "server/engine.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "runtime/kv_cache.h"
 #include "runtime/sampler.h"
@@ -76,6 +77,8 @@ struct Engine::Active {
     size_t prefilled = 0;  // prompt tokens in the cache
     int32_t next = -1;     // the sampled token to feed next
     int64_t generated = 0;
+    Logprobs pending;        // entries whose text has not been sent yet
+    int64_t text_chars = 0;  // characters of the generated tokens' texts so far (text_offset)
     std::chrono::steady_clock::time_point last;
     Active(Job j, const Model& m, const text::Tokenizer& tok, const Engine::Options& o,
            Backend* memory)
@@ -163,14 +166,29 @@ void Engine::step(std::vector<std::unique_ptr<Active>>& active) {
         }
         const float* row = logits->row<float>(static_cast<int64_t>(i));
         const int32_t tok = a.sampler.sample(row, logits->cols(), a.history);
-        if (on_token(a, tok)) done.push_back(&a);
+        if (on_token(a, tok, row, logits->cols())) done.push_back(&a);
     }
     std::erase_if(active, [&](const std::unique_ptr<Active>& a) {
         return std::find(done.begin(), done.end(), a.get()) != done.end();
     });
 }
 
-bool Engine::on_token(Active& a, int32_t tok) {
+TokenLogprobs Engine::logprob_entry(Active& a, int32_t tok, const float* logits, int64_t n) const {
+    const StepLogprobs lp = step_logprobs(logits, n, tok, a.job.logprobs);
+    auto info = [&](const TokenLogprob& t) {
+        return TokenInfo{tok_.token_to_piece(t.id, /*special=*/true), t.logprob};
+    };
+    TokenLogprobs out;
+    out.chosen = info(lp.chosen);
+    for (const TokenLogprob& t : lp.top) out.top.push_back(info(t));
+    out.text_offset = a.text_chars;
+    // Characters, as the legacy API counts them: every byte that does not continue a UTF-8
+    // sequence starts one.
+    for (unsigned char c : out.chosen.text) a.text_chars += (c & 0xC0) != 0x80;
+    return out;
+}
+
+bool Engine::on_token(Active& a, int32_t tok, const float* logits, int64_t n) {
     const auto now = std::chrono::steady_clock::now();
     if (a.generated == 0)
         metrics_.observe_ttft(std::chrono::duration<double>(now - a.job.arrived).count());
@@ -180,8 +198,9 @@ bool Engine::on_token(Active& a, int32_t tok) {
     if (tok_.is_eog(tok)) return finish(a, "stop"), true;
     a.history.push_back(tok);
     a.generated++;
+    if (a.job.logprobs >= 0) a.pending.push_back(logprob_entry(a, tok, logits, n));
     std::string text = a.stops.push(a.detok.push(tok));
-    if (!text.empty()) a.job.out->push(Event::piece(std::move(text)));
+    if (!text.empty()) a.job.out->push(Event::piece(std::move(text), std::exchange(a.pending, {})));
     if (a.stops.stopped()) return finish(a, "stop"), true;
     // The context's end counts as the length limit (the HTTP side capped max_tokens to it).
     if (a.generated >= a.job.max_tokens || a.kv.length() >= a.kv.max_positions())
@@ -193,10 +212,10 @@ bool Engine::on_token(Active& a, int32_t tok) {
 void Engine::finish(Active& a, const char* reason) {
     std::string rest = a.stops.push(a.detok.flush());
     rest += a.stops.flush();
-    if (!rest.empty()) a.job.out->push(Event::piece(std::move(rest)));
+    if (!rest.empty()) a.job.out->push(Event::piece(std::move(rest), std::exchange(a.pending, {})));
     const int64_t prompt = static_cast<int64_t>(a.job.prompt.size());
     metrics_.count_tokens(prompt, a.generated);
-    a.job.out->push(Event::done(reason, {prompt, a.generated}));
+    a.job.out->push(Event::done(reason, {prompt, a.generated}, std::exchange(a.pending, {})));
 }
 
 }  // namespace unicorn::server

@@ -30,20 +30,27 @@ namespace unicorn::server {
 struct Event {
     enum class Kind { kText, kDone, kError } kind = Kind::kText;
     std::string text;
+    // When the job asked for them: the log-probabilities of the tokens generated since the
+    // previous event (a token's text may be held back — an unfinished UTF-8 character, a
+    // possible stop string — so its entry travels with the event that releases its text; the
+    // done event carries any left, such as those of a stop string's tokens).
+    Logprobs logprobs;
     std::string finish_reason;  // kDone: "stop" or "length"
     Usage usage;                // kDone
     ApiError error;             // kError
 
-    static Event piece(std::string t) {
+    static Event piece(std::string t, Logprobs lp = {}) {
         Event e;
         e.text = std::move(t);
+        e.logprobs = std::move(lp);
         return e;
     }
-    static Event done(std::string finish, Usage u) {
+    static Event done(std::string finish, Usage u, Logprobs lp = {}) {
         Event e;
         e.kind = Kind::kDone;
         e.finish_reason = std::move(finish);
         e.usage = u;
+        e.logprobs = std::move(lp);
         return e;
     }
     static Event failure(ApiError err) {
@@ -75,6 +82,7 @@ struct Job {
     int32_t max_tokens = 0;
     SamplingParams sampling;
     std::vector<std::string> stop;
+    int32_t logprobs = -1;  // -1: none; else top entries per token (CompletionRequest::logprobs)
     std::shared_ptr<Channel> out;
     std::chrono::steady_clock::time_point arrived;
 };
@@ -104,8 +112,12 @@ class Engine {
     void loop();
     // One forward pass over every active sequence; finished ones are removed.
     void step(std::vector<std::unique_ptr<Active>>& active);
-    // After a token was sampled for `a`: emits it, or finishes the sequence (true).
-    bool on_token(Active& a, int32_t tok);
+    // After a token was sampled for `a` from `logits` [n]: emits it, or finishes the sequence
+    // (true).
+    bool on_token(Active& a, int32_t tok, const float* logits, int64_t n);
+    // The API entry for a token generated for `a` (its text and log-probabilities); advances
+    // a's character count, from which text_offset comes.
+    TokenLogprobs logprob_entry(Active& a, int32_t tok, const float* logits, int64_t n) const;
     void finish(Active& a, const char* reason);
 
     Model& model_;

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "text/chat_template.h"
+
 namespace unicorn::server {
 namespace {
 
@@ -158,7 +160,7 @@ void HttpServer::Impl::completion(const httplib::Request& req, httplib::Response
         Result<std::string> text = render(r.messages);
         if (!text.ok())
             return refuse({400, "invalid_request_error", text.status().message(), "messages"});
-        auto enc = tok.encode(*text, /*add_special=*/false, /*parse_special=*/true);
+        auto enc = text::encode_chat_prompt(tok, *text);
         if (!enc.ok()) return refuse({400, "invalid_request_error", enc.status().message(), ""});
         ids = std::move(*enc);
     } else {
@@ -179,6 +181,7 @@ void HttpServer::Impl::completion(const httplib::Request& req, httplib::Response
     job.max_tokens = std::min(r.max_tokens, room);
     job.sampling = r.sampling;
     job.stop = r.stop;
+    job.logprobs = r.logprobs;
     job.out = std::make_shared<Channel>();
     job.arrived = arrived;
     std::shared_ptr<Channel> ch = job.out;
@@ -188,17 +191,22 @@ void HttpServer::Impl::completion(const httplib::Request& req, httplib::Response
     }
     const ResponseId rid{fmt::format("{}-{}", chat ? "chatcmpl" : "cmpl", next_id++), unix_now(),
                          opt.model_id};
+    const bool logprobs = r.logprobs >= 0;
     if (!r.stream) {
         std::string text;
+        Logprobs lps;
         while (true) {
             std::optional<Event> e = ch->pop(milliseconds(1000));
             if (!e) continue;
+            lps.insert(lps.end(), std::make_move_iterator(e->logprobs.begin()),
+                       std::make_move_iterator(e->logprobs.end()));
             if (e->kind == Event::Kind::kText) {
                 text += e->text;
             } else if (e->kind == Event::Kind::kError) {
                 return refuse(e->error);
             } else {
-                res.set_content(completion_json(rid, chat, text, e->finish_reason, e->usage),
+                res.set_content(completion_json(rid, chat, text, e->finish_reason, e->usage,
+                                                logprobs ? &lps : nullptr),
                                 "application/json");
                 metrics.count_request(req.path, 200);
                 return;
@@ -210,7 +218,7 @@ void HttpServer::Impl::completion(const httplib::Request& req, httplib::Response
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
         "text/event-stream",
-        [ch, rid, chat, usage](size_t, httplib::DataSink& sink) {
+        [ch, rid, chat, usage, logprobs](size_t, httplib::DataSink& sink) {
             auto write = [&](const std::string& s) { return sink.write(s.data(), s.size()); };
             bool first = true;
             while (true) {
@@ -222,8 +230,9 @@ void HttpServer::Impl::completion(const httplib::Request& req, httplib::Response
                     continue;
                 }
                 bool ok = true;
+                const Logprobs* lps = logprobs ? &e->logprobs : nullptr;
                 if (e->kind == Event::Kind::kText) {
-                    ok = write(chunk_event(rid, chat, first, e->text, ""));
+                    ok = write(chunk_event(rid, chat, first, e->text, "", lps));
                     first = false;
                 } else if (e->kind == Event::Kind::kError) {
                     write(error_event(e->error));
@@ -231,7 +240,7 @@ void HttpServer::Impl::completion(const httplib::Request& req, httplib::Response
                     return true;
                 } else {
                     if (first) ok = write(chunk_event(rid, chat, true, "", ""));
-                    ok = ok && write(chunk_event(rid, chat, false, "", e->finish_reason));
+                    ok = ok && write(chunk_event(rid, chat, false, "", e->finish_reason, lps));
                     if (ok && usage) ok = write(usage_event(rid, chat, e->usage));
                     ok = ok && write(kDoneEvent);
                     if (ok) sink.done();

@@ -1,5 +1,6 @@
-// Chat prompt rendering for the template families the CLI supports before the Jinja
-// interpreter lands (server issue): Gemma (<start_of_turn>) and ChatML (<|im_start|>).
+// Built-in chat prompt rendering for two template families: Gemma (<start_of_turn>) and ChatML
+// (<|im_start|>) — the fallback when a model file has no chat template or the Jinja interpreter
+// cannot render it, and what --chat-format gemma|chatml forces (text/chat_template.h chooses).
 // The family is detected from the GGUF `tokenizer.chat_template` text; the rendering follows
 // docs/reference/formats-and-apis.md §5 exactly, including Gemma's system-into-first-turn
 // folding and SmolLM2's default system turn.

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 namespace unicorn::server {
@@ -86,6 +87,106 @@ TEST(ApiTest, ErrorEnvelopeAndStreamEvents) {
     json whole = json::parse(completion_json(id, false, "txt", "stop", {1, 2}));
     EXPECT_EQ(whole["object"], "text_completion");
     EXPECT_EQ(whole["choices"][0]["text"], "txt");
+}
+
+Parsed completions(const std::string& body) { return parse_completion_request(body, false, {}, 7); }
+
+TEST(ApiTest, LogprobsRequestFields) {
+    const std::string m = R"("messages":[{"role":"user","content":"hi"}])";
+    EXPECT_EQ(chat("{" + m + "}").request.logprobs, -1) << "not asked";
+    EXPECT_EQ(chat("{" + m + R"(,"logprobs":false})").request.logprobs, -1);
+    EXPECT_EQ(chat("{" + m + R"(,"logprobs":true})").request.logprobs, 0);
+    EXPECT_EQ(chat("{" + m + R"(,"logprobs":true,"top_logprobs":20})").request.logprobs, 20);
+    EXPECT_EQ(chat("{" + m + R"(,"logprobs":null,"top_logprobs":null})").request.logprobs, -1);
+    EXPECT_EQ(completions(R"({"prompt":"a","logprobs":5})").request.logprobs, 5);
+    EXPECT_EQ(completions(R"({"prompt":"a","logprobs":0})").request.logprobs, 0);
+    EXPECT_EQ(completions(R"({"prompt":"a"})").request.logprobs, -1);
+    struct Case {
+        bool chat;
+        std::string body;
+        const char* param;
+    };
+    for (const Case& c : {
+             Case{true, "{" + m + R"(,"logprobs":true,"top_logprobs":21})", "top_logprobs"},
+             Case{true, "{" + m + R"(,"logprobs":true,"top_logprobs":-1})", "top_logprobs"},
+             Case{true, "{" + m + R"(,"logprobs":true,"top_logprobs":"3"})", "top_logprobs"},
+             Case{true, "{" + m + R"(,"logprobs":true,"top_logprobs":2.5})", "top_logprobs"},
+             Case{true, "{" + m + R"(,"logprobs":"yes"})", "logprobs"},
+             Case{true, "{" + m + R"(,"logprobs":1})", "logprobs"},
+             Case{true, "{" + m + R"(,"top_logprobs":3})", "top_logprobs"},
+             Case{false, R"({"prompt":"a","logprobs":6})", "logprobs"},
+             Case{false, R"({"prompt":"a","logprobs":true})", "logprobs"},
+             Case{false, R"({"prompt":"a","logprobs":-1})", "logprobs"},
+         }) {
+        Parsed p = c.chat ? chat(c.body) : completions(c.body);
+        ASSERT_TRUE(p.error) << c.body;
+        EXPECT_EQ(p.error->status, 400);
+        EXPECT_EQ(p.error->type, "invalid_request_error");
+        EXPECT_EQ(p.error->param, c.param) << c.body;
+        json e = json::parse(error_json(*p.error));
+        EXPECT_NE(e["error"]["message"].get<std::string>().find(c.param), std::string::npos)
+            << "the message names the field: " << e.dump();
+    }
+}
+
+// Two tokens: "é" split over two byte tokens (texts that are not UTF-8 on their own) and " b".
+Logprobs sample_logprobs() {
+    TokenLogprobs a{{"\xC3", -0.25}, {{"\xC3", -0.25}, {"x", -2.0}}, 0};
+    TokenLogprobs b{{"\xA9", -0.5}, {{"y", -0.125}, {"\xA9", -0.5}}, 0};
+    TokenLogprobs c{{" b", -1.5}, {{" b", -1.5}, {" c", -1.5}}, 1};
+    return {a, b, c};
+}
+
+TEST(ApiTest, ChatLogprobsHaveTheOpenAiShape) {
+    const ResponseId id{"chatcmpl-1", 100, "m"};
+    const Logprobs lps = sample_logprobs();
+    json whole = json::parse(completion_json(id, true, "\xC3\xA9 b", "length", {1, 3}, &lps));
+    const json& lp = whole["choices"][0]["logprobs"];
+    ASSERT_TRUE(lp["content"].is_array()) << whole.dump();
+    ASSERT_EQ(lp["content"].size(), 3u);
+    const json& first = lp["content"][0];
+    EXPECT_EQ(first["bytes"], json::array({0xC3})) << "the exact bytes";
+    EXPECT_EQ(first["token"], "\xEF\xBF\xBD") << "an incomplete character becomes U+FFFD";
+    EXPECT_DOUBLE_EQ(first["logprob"].get<double>(), -0.25);
+    ASSERT_EQ(first["top_logprobs"].size(), 2u);
+    EXPECT_EQ(first["top_logprobs"][1]["token"], "x");
+    EXPECT_EQ(first["top_logprobs"][1]["bytes"], json::array({'x'}));
+    EXPECT_EQ(lp["content"][2]["token"], " b");
+    // Not asked: null, as before.
+    EXPECT_TRUE(
+        json::parse(completion_json(id, true, "t", "stop", {1, 1}))["choices"][0]["logprobs"]
+            .is_null());
+    // A stream chunk carries its own tokens' entries; a chunk without tokens has null.
+    const Logprobs one = {lps[2]};
+    json c = json::parse(chunk_event(id, true, false, " b", "", &one).substr(6));
+    ASSERT_EQ(c["choices"][0]["logprobs"]["content"].size(), 1u);
+    EXPECT_EQ(c["choices"][0]["logprobs"]["content"][0]["token"], " b");
+    const Logprobs none;
+    EXPECT_TRUE(
+        json::parse(chunk_event(id, true, true, "", "", &none).substr(6))["choices"][0]["logprobs"]
+            .is_null());
+}
+
+TEST(ApiTest, CompletionsLogprobsHaveTheLegacyShape) {
+    const ResponseId id{"cmpl-1", 100, "m"};
+    const Logprobs lps = sample_logprobs();
+    json whole = json::parse(completion_json(id, false, "\xC3\xA9 b", "length", {1, 3}, &lps));
+    const json& lp = whole["choices"][0]["logprobs"];
+    EXPECT_EQ(lp["tokens"].size(), 3u);
+    EXPECT_EQ(lp["tokens"][2], " b");
+    EXPECT_EQ(lp["token_logprobs"], json::array({-0.25, -0.5, -1.5}));
+    EXPECT_EQ(lp["text_offset"], json::array({0, 0, 1}));
+    ASSERT_EQ(lp["top_logprobs"].size(), 3u);
+    // Each dict: the top entries plus the sampled token (up to logprobs + 1 entries).
+    EXPECT_EQ(lp["top_logprobs"][1].size(), 2u);
+    EXPECT_DOUBLE_EQ(lp["top_logprobs"][1]["y"].get<double>(), -0.125);
+    EXPECT_EQ(lp["top_logprobs"][2].size(), 2u);
+    EXPECT_DOUBLE_EQ(lp["top_logprobs"][2][" c"].get<double>(), -1.5);
+    // A probability of zero is -9999 (JSON has no -Infinity), as OpenAI writes it.
+    const Logprobs zero = {TokenLogprobs{{"z", -INFINITY}, {}, 0}};
+    json z = json::parse(chunk_event(id, false, false, "z", "", &zero).substr(6));
+    EXPECT_EQ(z["choices"][0]["logprobs"]["token_logprobs"][0], -9999.0);
+    EXPECT_EQ(z["choices"][0]["logprobs"]["top_logprobs"][0]["z"], -9999.0);
 }
 
 }  // namespace

@@ -1,100 +1,25 @@
 // The HTTP server end to end on loopback with the real Gemma 3 270M (skipped, saying why, when
 // scripts/fetch-models has not run): OpenAI response and SSE shapes, greedy and seeded
 // determinism, stop strings, every refusal's status and error body, API keys, a client that
-// hangs up mid-stream, /tokenize, /detokenize and /metrics. Requests ask for few tokens: the
-// test runs on two CPU cores.
+// hangs up mid-stream, /tokenize, /detokenize and /metrics (logprobs: logprobs_http_test.cc).
+// Chat prompts go through the Jinja interpreter (test_server.h). Requests ask for few tokens:
+// the test runs on two CPU cores.
 #include "server/http_server.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 
-#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "backend/registry.h"
-#include "core/cache_dir.h"
-#include "io/gguf.h"
-#include "models/registry.h"
 #include "server/engine.h"
-#include "text/chat_format.h"
+#include "server/test_server.h"
 
 namespace unicorn::server {
 namespace {
 
 using json = nlohmann::json;
-
-struct Loaded {
-    std::unique_ptr<ThreadPool> pool;
-    std::unique_ptr<Backend> cpu;
-    std::unique_ptr<ExecContext> ctx;
-    std::unique_ptr<Model> model;
-    std::unique_ptr<text::Tokenizer> tok;
-    text::ChatFormat chat;
-};
-
-// One load for the whole suite (the model is read-only; the engine serializes its use).
-Loaded* loaded() {
-    static std::unique_ptr<Loaded> l = []() -> std::unique_ptr<Loaded> {
-        const std::string path = cached_model_path("gemma-3-270m-Q4_K_M.gguf");
-        if (!std::filesystem::exists(path)) return nullptr;
-        auto l = std::make_unique<Loaded>();
-        l->pool = std::make_unique<ThreadPool>(2);
-        l->cpu = std::move(create_backend("cpu", *l->pool).value());
-        l->ctx = std::make_unique<ExecContext>(*l->cpu, *l->cpu);
-        l->model = std::move(load_model(path).value());
-        l->tok = std::move(text::Tokenizer::from_gguf(io::GgufFile::open(path).value()).value());
-        l->chat = text::chat_format_by_name("gemma", std::string(l->tok->token_text(l->tok->bos())))
-                      .value();
-        return l;
-    }();
-    return l.get();
-}
-
-// A server on a free loopback port, serving on its own thread.
-struct Running {
-    Metrics metrics;
-    std::unique_ptr<Engine> engine;
-    std::unique_ptr<HttpServer> http;
-    std::thread thread;
-    int port = 0;
-
-    explicit Running(ServerOptions o, size_t queue = 64, int parallel = 1) {
-        Loaded* l = loaded();
-        engine =
-            std::make_unique<Engine>(*l->model, *l->ctx, *l->tok, metrics,
-                                     Engine::Options{o.limits.context, 512, queue, parallel, 512});
-        o.port = 0;
-        text::ChatFormat chat = l->chat;
-        http = std::make_unique<HttpServer>(
-            *engine, *l->tok,
-            [chat](const std::vector<text::ChatMessage>& m) {
-                return text::render_chat(chat, m, true);
-            },
-            metrics, o);
-        port = http->bind().value();
-        thread = std::thread([this] { EXPECT_TRUE(http->serve().ok()); });
-    }
-    ~Running() {
-        engine->shutdown();
-        http->stop();
-        thread.join();
-    }
-    httplib::Client client() const {
-        httplib::Client c("127.0.0.1", port);
-        c.set_read_timeout(60, 0);
-        return c;
-    }
-};
-
-ServerOptions options() {
-    ServerOptions o;
-    o.model_id = "gemma-3-270m";
-    o.limits = {64, 8, 256};  // max_tokens cap, default, context
-    o.max_body_bytes = 64 * 1024;
-    return o;
-}
 
 class HttpServerTest : public ::testing::Test {
   protected:
@@ -275,12 +200,16 @@ TEST_F(HttpServerTest, BadRequestsGetTheirStatusAndAnErrorBody) {
     for (const char* field :
          {R"("temperature":"hot")", R"("max_tokens":-5)", R"("max_tokens":100000000)",
           R"("max_tokens":2.5)", R"("top_p":1.5)", R"("n":2)", R"("stop":5)", R"("stream":"yes")",
-          R"("seed":"x")", R"("logprobs":true)"})
+          R"("seed":"x")", R"("logprobs":"yes")", R"("logprobs":true,"top_logprobs":21)",
+          R"("logprobs":true,"top_logprobs":"2")", R"("top_logprobs":2)"})
         expect_error("/v1/chat/completions", "{" + ok_messages + "," + field + "}", 400,
                      "invalid_request_error");
     expect_error("/v1/chat/completions", "{" + ok_messages + R"(,"model":"gpt-9"})", 404,
                  "not_found_error");
     expect_error("/v1/completions", R"({"prompt":5})", 400, "invalid_request_error");
+    expect_error("/v1/completions", R"({"prompt":"a","logprobs":6})", 400, "invalid_request_error");
+    expect_error("/v1/completions", R"({"prompt":"a","logprobs":true})", 400,
+                 "invalid_request_error");
     // A prompt longer than the context (256 tokens here).
     std::string longp;
     for (int i = 0; i < 400; ++i) longp += "word ";

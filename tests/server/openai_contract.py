@@ -4,7 +4,8 @@
 Usage: openai_contract.py UNICORN_BINARY MODEL.gguf
 Exit 77 (ctest: skipped) when the openai package or the model is missing.
 Covers: models.list, chat and completions (whole and streamed), stream_options.include_usage,
-stop strings, seed reproducibility, usage counts, and the SDK's exception types for refusals.
+stop strings, seed reproducibility, usage counts, logprobs (chat and legacy shapes, whole and
+streamed), and the SDK's exception types for refusals.
 """
 import os
 import re
@@ -93,9 +94,36 @@ try:
         stream=True) if x.choices)
     assert streamed == c.choices[0].text
 
+    # Logprobs: the SDK parses them into its types; one entry per completion token, each <= 0,
+    # top_logprobs most likely first, and (greedy) the chosen token is the first of them.
+    r = client.chat.completions.create(model="gemma", messages=msgs, max_tokens=8, temperature=0,
+                                       logprobs=True, top_logprobs=3)
+    content = r.choices[0].logprobs.content
+    assert len(content) == r.usage.completion_tokens, (len(content), r.usage)
+    for e in content:
+        assert e.logprob <= 0 and len(e.top_logprobs) == 3
+        assert [t.logprob for t in e.top_logprobs] == sorted(
+            [t.logprob for t in e.top_logprobs], reverse=True)
+        assert e.top_logprobs[0].bytes == e.bytes and e.top_logprobs[0].logprob == e.logprob
+    assert bytes(b for e in content for b in e.bytes).decode() == r.choices[0].message.content
+    chunks = list(client.chat.completions.create(
+        model="gemma", messages=msgs, max_tokens=8, temperature=0, stream=True, logprobs=True,
+        top_logprobs=3))
+    streamed = [e for c in chunks if c.choices and c.choices[0].logprobs
+                for e in c.choices[0].logprobs.content]
+    assert [(e.token, e.logprob) for e in streamed] == [(e.token, e.logprob) for e in content]
+    c = client.completions.create(model="gemma", prompt="The capital of France is",
+                                  max_tokens=4, temperature=0, logprobs=2)
+    lp = c.choices[0].logprobs
+    assert len(lp.tokens) == len(lp.token_logprobs) == len(lp.top_logprobs) == \
+        len(lp.text_offset) == c.usage.completion_tokens
+    assert "".join(lp.tokens) == c.choices[0].text
+    assert all(lp.tokens[i] in lp.top_logprobs[i] for i in range(len(lp.tokens)))
+
     # Refusals raise the SDK's exception types.
     for kwargs, exc in [({"max_tokens": -1}, openai.BadRequestError),
                         ({"n": 2}, openai.BadRequestError),
+                        ({"logprobs": True, "top_logprobs": 21}, openai.BadRequestError),
                         ({"model": "nope"}, openai.NotFoundError)]:
         args = {"model": "gemma", "messages": msgs, "max_tokens": 4, **kwargs}
         try:

@@ -40,8 +40,8 @@ int run(ChatOptions o) {
     auto e = Engine::open(o.model, o.threads, o.device, *load);
     if (!e.ok()) return fail(e.status().to_string());
     const text::Tokenizer& tok = *(*e)->tokenizer;
-    auto fmt = (*e)->chat_format(o.chat_format);
-    if (!fmt.ok()) return fail(fmt.status().message());
+    auto chat = (*e)->chat_format(o.chat_format);
+    if (!chat.ok()) return fail(chat.status().message());
 
     const bool tty = isatty(STDIN_FILENO) != 0;
     Session session(*(*e)->model, *(*e)->ctx, SessionOptions{o.ctx_size, 512});
@@ -61,10 +61,9 @@ int run(ChatOptions o) {
         }
         if (line.empty()) continue;
         messages.push_back({"user", line});
-        auto prompt = text::render_chat(*fmt, messages, true);
+        auto prompt = chat->render(messages, true);
         if (!prompt.ok()) return fail(prompt.status().message());
-        // The template emits BOS itself, so no add_special.
-        auto ids = tok.encode(*prompt, /*add_special=*/false, /*parse_special=*/true);
+        auto ids = text::encode_chat_prompt(tok, *prompt);
         if (!ids.ok()) return fail(ids.status().to_string());
         size_t common = 0;
         while (common < in_cache.size() && common < ids->size() &&
@@ -125,7 +124,8 @@ Runner add_chat(CLI::App& app) {
     add_model_flags(app, o->model_flags);
     app.add_option("--system", o->system, "System prompt");
     app.add_option("--chat-format", o->chat_format,
-                   "Override the template family: gemma or chatml");
+                   "jinja (the model's template), gemma or chatml (built-in); default: the "
+                   "model's template, else a built-in one");
     app.add_option("-n,--n-predict", o->n_predict, "Tokens per reply at most")
         ->capture_default_str();
     app.add_option("-t,--threads", o->threads, "CPU threads (default: one per physical core)");

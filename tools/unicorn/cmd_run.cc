@@ -26,6 +26,7 @@ struct RunOptions {
     int ctx_size = 4096;
     int chunk = 512;
     bool chat = false;
+    std::string chat_format;
     std::string system;
     std::vector<std::string> stop;
     std::string device = "auto";
@@ -55,19 +56,21 @@ int run(RunOptions o) {
     if (!e.ok()) return fail(e.status().to_string());
     const text::Tokenizer& tok = *(*e)->tokenizer;
 
-    std::string text = o.prompt;
-    bool add_special = true;
-    if (o.chat) {
-        auto fmt = (*e)->chat_format("");
-        if (!fmt.ok()) return fail(fmt.status().message());
+    // A raw prompt is tokenized as llama.cpp's completion tools do (BOS per the vocabulary,
+    // special-token text kept literal); a chat prompt by the rule all chat paths share.
+    Result<std::vector<int32_t>> ids = std::vector<int32_t>{};
+    if (!o.chat) {
+        ids = tok.encode(o.prompt, /*add_special=*/true, /*parse_special=*/false);
+    } else {
+        auto chat = (*e)->chat_format(o.chat_format);
+        if (!chat.ok()) return fail(chat.status().message());
         std::vector<text::ChatMessage> msgs;
         if (!o.system.empty()) msgs.push_back({"system", o.system});
         msgs.push_back({"user", o.prompt});
-        auto rendered = text::render_chat(*fmt, msgs, true);
+        auto rendered = chat->render(msgs, true);
         if (!rendered.ok()) return fail(rendered.status().message());
-        text = *rendered;
+        ids = text::encode_chat_prompt(tok, *rendered);
     }
-    auto ids = tok.encode(text, add_special, /*parse_special=*/o.chat);
     if (!ids.ok()) return fail(ids.status().to_string());
     if (static_cast<int>(ids->size()) >= o.ctx_size)
         return fail(
@@ -136,6 +139,9 @@ Runner add_run(CLI::App& app) {
         ->capture_default_str();
     app.add_flag("--chat", o->chat, "Wrap the prompt as a user turn in the model's chat template");
     app.add_option("--system", o->system, "System prompt (with --chat)");
+    app.add_option("--chat-format", o->chat_format,
+                   "With --chat: jinja (the model's template), gemma or chatml (built-in); "
+                   "default: the model's template, else a built-in one");
     app.add_option("--stop", o->stop, "Stop when this text appears (repeatable)");
     app.add_option("--device", o->device, "Device: auto (the CPU for now), cpu, cuda[:N]");
     app.add_flag("--no-stats", o->quiet_stats, "Do not print the stats line");

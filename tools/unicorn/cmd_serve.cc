@@ -48,14 +48,8 @@ int run(const ServeOptions& o) {
     auto e = Engine::open(o.model, o.threads, o.device, *load);
     if (!e.ok()) return fail(e.status().to_string());
     const text::Tokenizer& tok = *(*e)->tokenizer;
-    // --chat-format, else the model's template, else the family's built-in format.
-    auto fmt = (*e)->chat_format(o.chat_format);
-    if (!fmt.ok() && o.chat_format.empty()) {
-        const bool gemma = (*e)->model->info().architecture.rfind("gemma", 0) == 0;
-        fmt = (*e)->chat_format(gemma ? "gemma" : "chatml");
-    }
-    if (!fmt.ok()) return fail(fmt.status().message());
-    const text::ChatFormat chat = *fmt;
+    auto chat = (*e)->chat_format(o.chat_format);
+    if (!chat.ok()) return fail(chat.status().message());
 
     server::Metrics metrics;
     server::Engine engine(
@@ -73,9 +67,7 @@ int run(const ServeOptions& o) {
     so.limits = {o.max_tokens, std::min(o.max_tokens, 512), o.ctx_size};
     server::HttpServer http(
         engine, tok,
-        [chat](const std::vector<text::ChatMessage>& m) {
-            return text::render_chat(chat, m, true);
-        },
+        [chat = *chat](const std::vector<text::ChatMessage>& m) { return chat.render(m, true); },
         metrics, so);
     auto port = http.bind();
     if (!port.ok()) return fail(port.status().message());
@@ -121,7 +113,8 @@ Runner add_serve(CLI::App& app) {
     app.add_option("--api-key", o->api_key, "Require 'Authorization: Bearer KEY' (not /health)");
     app.add_option("--alias", o->alias, "Model id clients name (default: the file name)");
     app.add_option("--chat-format", o->chat_format,
-                   "gemma or chatml (default: from the model's template)");
+                   "jinja (the model's template), gemma or chatml (built-in); default: the "
+                   "model's template, else a built-in one");
     app.add_option("-t,--threads", o->threads, "CPU threads (default: one per physical core)");
     app.add_option("--device", o->device, "Device: auto (the CPU for now), cpu, cuda[:N]");
     return [o] { return run(*o); };

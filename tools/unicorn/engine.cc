@@ -7,6 +7,7 @@
 
 #include "backend/registry.h"
 #include "core/cache_dir.h"
+#include "core/log.h"
 #include "io/gguf.h"
 #include "models/registry.h"
 
@@ -36,14 +37,6 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path_in, int thr
         e->tokenizer = std::move(*tok);
     }
     e->chat_template = e->tokenizer->chat_template();
-    if (e->chat_template.empty()) {
-        // No template in the file (some GGUF exports drop it): recognise the family by its
-        // turn tokens, which is what the template would have used.
-        if (e->tokenizer->find_token("<start_of_turn>") >= 0)
-            e->chat_template = "<start_of_turn>";
-        else if (e->tokenizer->find_token("<|im_start|>") >= 0)
-            e->chat_template = "<|im_start|>";
-    }
     e->pool = std::make_unique<ThreadPool>(threads);
     UNI_ASSIGN_OR_RETURN(e->backend, create_backend(device, *e->pool));
     UNI_ASSIGN_OR_RETURN(e->cpu, create_backend("cpu", *e->pool));
@@ -51,11 +44,38 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path_in, int thr
     return e;
 }
 
-Result<text::ChatFormat> Engine::chat_format(const std::string& forced) const {
-    const std::string bos_text(tokenizer->bos() >= 0 ? tokenizer->token_text(tokenizer->bos())
-                                                     : "");
-    return forced.empty() ? text::detect_chat_format(chat_template, bos_text)
-                          : text::chat_format_by_name(forced, bos_text);
+Result<text::ChatTemplate> Engine::chat_format(const std::string& forced) const {
+    auto text_of = [&](int32_t id) {
+        return std::string(id >= 0 ? tokenizer->token_text(id) : "");
+    };
+    text::ChatTemplateSource src;
+    src.template_text = chat_template;
+    src.bos_token = text_of(tokenizer->bos());
+    src.eos_token = text_of(tokenizer->eos());
+    // Without a usable template, the family the vocabulary's turn tokens belong to (what the
+    // template would have used; some GGUF exports drop it), else the architecture's.
+    if (tokenizer->find_token("<start_of_turn>") >= 0) {
+        src.fallback_family = "gemma";
+        src.fallback_why = "the vocabulary has <start_of_turn>";
+    } else if (tokenizer->find_token("<|im_start|>") >= 0) {
+        src.fallback_family = "chatml";
+        src.fallback_why = "the vocabulary has <|im_start|>";
+    } else if (model->info().architecture.rfind("gemma", 0) == 0) {
+        src.fallback_family = "gemma";
+        src.fallback_why = "a Gemma architecture";
+    } else {
+        src.fallback_family = "chatml";
+        src.fallback_why = "the default when nothing names a family, as in llama.cpp";
+    }
+    auto t = text::ChatTemplate::choose(src, forced);
+    if (t.ok()) {
+        // A fallback is worth a warning (replies may be worse); the normal case is not.
+        if (t->uses_jinja() || !forced.empty())
+            log_info("{}", t->reason());
+        else
+            log_warn("{}", t->reason());
+    }
+    return t;
 }
 
 }  // namespace unicorn::cli

@@ -10,7 +10,7 @@
 #include "exec/exec_context.h"
 #include "models/model.h"
 #include "models/registry.h"
-#include "text/chat_format.h"
+#include "text/chat_template.h"
 #include "text/tokenizer.h"
 
 namespace unicorn::cli {
@@ -26,8 +26,11 @@ struct Engine {
     std::unique_ptr<text::Tokenizer> tokenizer;
     std::string chat_template;  // from the model's metadata, "" when absent
 
-    // The chat format named by --chat-format (`forced`), else the one the model's template uses.
-    Result<text::ChatFormat> chat_format(const std::string& forced) const;
+    // How run --chat, chat and serve render conversations — the one place that chooses:
+    // --chat-format `forced` ("jinja", "gemma", "chatml"), else the model's own template through
+    // the Jinja interpreter, else a built-in family (named by the template's text, the vocabulary's
+    // turn tokens, or the architecture; ChatML otherwise, as llama.cpp does). Logs the choice.
+    Result<text::ChatTemplate> chat_format(const std::string& forced) const;
 
     // path "" → default model. Errors name the file and what is wrong with it.
     static Result<std::unique_ptr<Engine>> open(const std::string& path, int threads,
