@@ -45,6 +45,15 @@ void ExecContext::name_layer(int layer, const char* what, const Tensor& t) {
     if (dump_ && !failed()) name(fmt::format("layer.{}.{}", layer, what), t);
 }
 
+void ExecContext::notify_linear_observer(const Tensor& weight, const Tensor& x) {
+    if (!x.on_device()) return linear_observer_(weight, x);
+    if (auto h = to_host(x); h.ok()) {
+        linear_observer_(weight, *h);
+    } else {
+        fail(h.status());
+    }
+}
+
 void ExecContext::fail(Status s) {
     if (status_.ok()) status_ = std::move(s);
 }

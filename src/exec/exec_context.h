@@ -68,6 +68,16 @@ class ExecContext {
     // name several tensors per layer; formatting them all would cost every step).
     void name_layer(int layer, const char* what, const Tensor& t);
 
+    // Sees the input of every linear before it runs (importance-matrix collection): the
+    // weight [N, K] as the model passed it (its data pointer identifies the tensor) and the
+    // activation x [T, K] as a host view valid only during the call. Unset, linear pays one
+    // branch.
+    using LinearObserver = std::function<void(const Tensor& weight, const Tensor& x)>;
+    void set_linear_observer(LinearObserver observer) { linear_observer_ = std::move(observer); }
+    void observe_linear(const Tensor& weight, const Tensor& x) {
+        if (linear_observer_ && !failed()) notify_linear_observer(weight, x);
+    }
+
     // Runs fn on the chosen backend, records time and the first error.
     template <typename F>
     void run(OpKind op, DType weight, F&& fn) {
@@ -88,11 +98,14 @@ class ExecContext {
     }
 
   private:
+    void notify_linear_observer(const Tensor& weight, const Tensor& x);
+
     Backend& primary_;
     Backend& cpu_;
     Status status_;
     bool profiling_ = false;
     DumpHook dump_;
+    LinearObserver linear_observer_;
     std::array<OpStats, static_cast<size_t>(OpKind::kCount)> stats_{};
     std::array<bool, static_cast<size_t>(OpKind::kCount)> warned_{};
 };

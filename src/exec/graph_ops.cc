@@ -32,6 +32,7 @@ Tensor linear(ExecContext& ctx, const Tensor& x, const Tensor& w) {
         ctx.fail(s);
         return y;
     }
+    ctx.observe_linear(w, x);
     ctx.run(OpKind::kLinear, w.dtype(), [&](Backend& b) { return b.linear(x, w, y); });
     return y;
 }

@@ -102,6 +102,14 @@ Status GgufWriter::add_generated_tensor(const std::string& name, DType dtype, co
     return ok_status();
 }
 
+std::vector<GgufWriter::StagedTensor> GgufWriter::staged_tensors() const {
+    std::vector<StagedTensor> out;
+    out.reserve(tensors_.size());
+    for (const PendingTensor& t : tensors_)
+        out.push_back({t.name, t.dtype, t.shape, t.data, t.nbytes});
+    return out;
+}
+
 GgufWriter::FillPlan GgufWriter::fill_plan(const PendingTensor& t) const {
     FillPlan plan;
     const int64_t row = t.shape.rank() == 0 ? 1 : t.shape.dim(-1);

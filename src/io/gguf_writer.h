@@ -76,6 +76,18 @@ class GgufWriter {
 
     size_t tensor_count() const { return tensors_.size(); }
 
+    // What has been added so far, in order, for a caller that transforms a staged model instead
+    // of writing it as is (the quantizer reads HF directories through the converters this way).
+    const std::vector<std::pair<std::string, GgufValue>>& metadata() const { return kv_; }
+    struct StagedTensor {
+        std::string name;
+        DType dtype;
+        Shape shape;
+        const void* data;  // nbytes bytes, valid while the writer lives; null for generated ones
+        size_t nbytes;
+    };
+    std::vector<StagedTensor> staged_tensors() const;
+
     // The complete file in memory (tests, fuzz seeds).
     Result<std::vector<uint8_t>> to_bytes() const;
     // Writes `path + ".tmp"`, syncs it and renames it to `path`, so a failed or interrupted

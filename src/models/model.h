@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/status.h"
@@ -39,6 +40,9 @@ struct ModelInfo {
     size_t host_gathered_bytes = 0;
     std::map<std::string, int64_t> tensor_types;             // dtype name → tensor count
     std::vector<std::pair<std::string, std::string>> hyper;  // extra "key: value" lines for `info`
+    // The GGUF name of each weight WeightLoader::weight loaded, by its data pointer: how an
+    // ExecContext linear observer (importance-matrix collection) names the weight it sees.
+    std::unordered_map<const void*, std::string> weight_names;
 };
 
 class Model {

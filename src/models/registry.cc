@@ -44,12 +44,17 @@ Result<std::unique_ptr<Model>> load_model(const std::string& path, const LoadOpt
     return m;
 }
 
-Status convert_to_gguf(const std::string& in_dir, const std::string& out_path) {
+Status stage_conversion(const std::string& in_dir, io::GgufWriter& w) {
     UNI_ASSIGN_OR_RETURN(std::shared_ptr<ModelFiles> files, ModelFiles::open(in_dir));
     UNI_ASSIGN_OR_RETURN(const ArchitectureEntry* e, find_entry(*files));
-    io::GgufWriter w;
     UNI_RETURN_IF_ERROR(e->export_gguf(*files, w).with_context(in_dir));
     w.set_string("general.name", "converted by unicorn");
+    return ok_status();
+}
+
+Status convert_to_gguf(const std::string& in_dir, const std::string& out_path) {
+    io::GgufWriter w;
+    UNI_RETURN_IF_ERROR(stage_conversion(in_dir, w));
     return w.write(out_path);
 }
 

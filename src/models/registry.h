@@ -36,6 +36,9 @@ struct ArchitectureEntry {
 Result<std::unique_ptr<Model>> load_model(const std::string& path, const LoadOptions& options = {});
 // HF directory → GGUF (tensors keep their dtype: F32/F16/BF16).
 Status convert_to_gguf(const std::string& in_dir, const std::string& out_path);
+// What convert_to_gguf writes, staged in `w` without writing it (tensors are views of the input
+// where no fix-up changed them): for callers that transform the tensors first (the quantizer).
+Status stage_conversion(const std::string& in_dir, io::GgufWriter& w);
 std::vector<std::string> supported_architectures();
 
 }  // namespace unicorn

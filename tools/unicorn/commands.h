@@ -18,6 +18,8 @@ Runner add_bench(CLI::App& app);
 Runner add_run(CLI::App& app);
 Runner add_chat(CLI::App& app);
 Runner add_serve(CLI::App& app);
+Runner add_quantize(CLI::App& app);
+Runner add_eval(CLI::App& app);
 
 // One clear line on stderr, exit code 1: the convention for every user-facing error.
 int fail(const std::string& message);

@@ -29,8 +29,15 @@ int main(int argc, char** argv) {
         unicorn::cli::add_devices);
     add("bench", "Throughput like llama-bench: pp N and tg N tokens/s, mean ± sd over repetitions",
         unicorn::cli::add_bench);
+    add("eval",
+        "Perplexity like llama-perplexity; KL divergence against saved base logits; importance "
+        "matrix",
+        unicorn::cli::add_eval);
     add("convert", "Convert a Hugging Face directory (safetensors) to GGUF in llama.cpp's layout",
         unicorn::cli::add_convert);
+    add("quantize",
+        "Quantize a GGUF or Hugging Face model to a GGUF with llama.cpp's per-tensor type mixes",
+        unicorn::cli::add_quantize);
     // Usage errors read like every other error: one "unicorn: error:" line, exit code 2.
     app.failure_message([](const CLI::App*, const CLI::Error& e) {
         return "unicorn: error: " + std::string(e.what()) + " (see --help)\n";

@@ -9,6 +9,7 @@ std::string WeightLoader::source_name(const std::string& gguf_name) const {
 Result<Tensor> WeightLoader::weight(const std::string& gguf_name, Shape shape) {
     UNI_ASSIGN_OR_RETURN(Tensor t, files_.tensor(source_name(gguf_name), shape));
     count(t);
+    info_.weight_names.emplace(t.data(), gguf_name);
     return t;
 }
 
