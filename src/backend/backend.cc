@@ -23,4 +23,9 @@ Status Backend::copy_rows(const Tensor& src, std::span<const int64_t> src_rows, 
     return ok_status();
 }
 
+Status Backend::altup_coefs(const Tensor&, const Tensor&, const Tensor&, const Tensor&, float,
+                            const Tensor&) {
+    return unsupported(name() + " has no fused altup_coefs");
+}
+
 }  // namespace unicorn

@@ -64,6 +64,12 @@ class Backend {
                                  const Tensor& out) = 0;
     virtual Status altup_correct(const Tensor& pred, const Tensor& actual, const Tensor& coefs,
                                  int n_streams, const Tensor& out) = 0;
+    // Fused ops: one call for what the model would otherwise run as several. A backend offers
+    // one only where supports() says so; elsewhere exec/ runs the ops it stands for, so the
+    // default is never reached.
+    // out = tanh(RMSNorm(x; norm_w, eps)·router_wᵀ)·coef_wᵀ (ops::altup_coefs).
+    virtual Status altup_coefs(const Tensor& x, const Tensor& norm_w, const Tensor& router_w,
+                               const Tensor& coef_w, float eps, const Tensor& out);
 };
 
 }  // namespace unicorn

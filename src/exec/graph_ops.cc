@@ -207,6 +207,23 @@ Tensor altup_correct(ExecContext& ctx, const Tensor& pred, const Tensor& actual,
     return out;
 }
 
+Tensor altup_coefs(ExecContext& ctx, const Tensor& x, const Tensor& norm_w, const Tensor& router_w,
+                   const Tensor& coef_w, float eps) {
+    if (!ctx.primary().supports(OpKind::kAltupCoefs, router_w.dtype()) ||
+        !ctx.primary().supports(OpKind::kAltupCoefs, coef_w.dtype()))
+        return linear(ctx, softcap(ctx, linear(ctx, rms_norm(ctx, x, norm_w, eps), router_w), 1.0f),
+                      coef_w);  // softcap with c = 1: tanh
+    Tensor out = f32(ctx, x.rows(), coef_w.rows());
+    Status s = validate_altup_coefs(x, norm_w, router_w, coef_w, out);
+    if (!s.ok()) {
+        ctx.fail(s);
+        return out;
+    }
+    ctx.run(OpKind::kAltupCoefs, router_w.dtype(),
+            [&](Backend& b) { return b.altup_coefs(x, norm_w, router_w, coef_w, eps, out); });
+    return out;
+}
+
 Tensor gather_rows(ExecContext& ctx, const Tensor& x, std::span<const int64_t> rows) {
     Tensor out = f32(ctx, static_cast<int64_t>(rows.size()), x.cols());
     for (int64_t r : rows) UNI_CHECK(r >= 0 && r < x.rows());

@@ -48,6 +48,13 @@ Tensor altup_predict(ExecContext& ctx, const Tensor& streams, const Tensor& coef
 Tensor altup_correct(ExecContext& ctx, const Tensor& pred, const Tensor& actual,
                      const Tensor& coefs, int n_streams);
 
+// AltUp coefficients from the router (Gemma3nTextAltUp.compute_router_modalities, then the
+// predict or correct coefficient projection): tanh(RMSNorm(x)·router_wᵀ)·coef_wᵀ, x [T, D] →
+// [T, J]. One fused call where the backend has it (four launches fewer per use on a GPU), else
+// the four ops it stands for — the same results either way up to fp32 rounding.
+Tensor altup_coefs(ExecContext& ctx, const Tensor& x, const Tensor& norm_w, const Tensor& router_w,
+                   const Tensor& coef_w, float eps);
+
 // Host-side row gather (logit row selection): out[i] = x[rows[i]].
 Tensor gather_rows(ExecContext& ctx, const Tensor& x, std::span<const int64_t> rows);
 // Row concatenation of equally wide tensors.

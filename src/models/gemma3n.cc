@@ -276,7 +276,7 @@ class Gemma3n final : public Model {
         int64_t ple_block = 0;  // which [P] block of the per-layer inputs this layer reads
     };
     Status load_layer(WeightLoader& load, int l, int src_l, int64_t ffn, Layer* w);
-    Tensor router(ExecContext& ctx, const Layer& w, const Tensor& x);
+    Tensor router_coefs(ExecContext& ctx, const Layer& w, const Tensor& x, const Tensor& coef);
     Tensor layer(ExecContext& ctx, const Layer& w, int l, const Tensor& xs, const Tensor& ple,
                  const blocks::BatchPlan& plan);
     Tensor per_layer_inputs(ExecContext& ctx, const Tensor& e, const blocks::BatchPlan& plan);
@@ -479,11 +479,12 @@ Status Gemma3n::load(std::shared_ptr<ModelFiles> files, const LoadOptions& optio
     return ok_status();
 }
 
-// tanh(router(RMSNorm(x) / D)): the AltUp mixing weights per token (Gemma3nTextAltUp.
-// compute_router_modalities). x [T, D] → [T, A].
-Tensor Gemma3n::router(ExecContext& ctx, const Layer& w, const Tensor& x) {
-    Tensor h = ops::rms_norm(ctx, x, w.router_norm, cfg_.rms_eps);  // the norm weight has the 1/D
-    return ops::softcap(ctx, ops::linear(ctx, h, w.router), 1.0f);  // softcap with c = 1: tanh
+// tanh(router(RMSNorm(x) / D)) — the AltUp mixing weights per token (Gemma3nTextAltUp.
+// compute_router_modalities; the norm weight carries the 1/D) — projected by `coef` (the
+// predict or the correct coefficients). x [T, D] → [T, rows of coef].
+Tensor Gemma3n::router_coefs(ExecContext& ctx, const Layer& w, const Tensor& x,
+                             const Tensor& coef) {
+    return ops::altup_coefs(ctx, x, w.router_norm, w.router, coef, cfg_.rms_eps);
 }
 
 // Mirrors Gemma3nTextDecoderLayer.forward. xs: the A streams [A·T, D]; ple: this layer's
@@ -495,7 +496,7 @@ Tensor Gemma3n::layer(ExecContext& ctx, const Layer& w, int l, const Tensor& xs,
     const int64_t t = xs.rows() / a_n;
     const float inv_sqrt2 = 1.0f / std::sqrt(2.0f);
     // (a) AltUp predict from the active stream's router weights.
-    Tensor coefs = ops::linear(ctx, router(ctx, w, xs.slice_rows(0, t)), w.predict_coefs);
+    Tensor coefs = router_coefs(ctx, w, xs.slice_rows(0, t), w.predict_coefs);
     Tensor pred = ops::altup_predict(ctx, xs, coefs, a_n);  // [A·T, D]
     Tensor active = pred.slice_rows(0, t);                  // [T, D]
     // (b, c) input norm and LAuReL (low-rank residual on the normed input).
@@ -514,9 +515,8 @@ Tensor Gemma3n::layer(ExecContext& ctx, const Layer& w, int l, const Tensor& xs,
                            w.mlp.down);                             // [T, D]
     Tensor y = ops::rms_norm_add(ctx, m, w.post_ffn_norm, eps, x);  // [T, D]
     // (h) AltUp correct: every stream moves by its weight times the active stream's innovation.
-    Tensor corr =
-        ops::altup_correct(ctx, pred, y, ops::linear(ctx, router(ctx, w, y), w.correct_coefs),
-                           a_n);  // [A·T, D]
+    Tensor corr = ops::altup_correct(ctx, pred, y, router_coefs(ctx, w, y, w.correct_coefs),
+                                     a_n);  // [A·T, D]
     // (i, j) Per-layer input: gate the corrected active stream, scale by this layer's PLE row,
     // project back and add to the other streams; the active stream passes through.
     Tensor active_corr = corr.slice_rows(0, t);

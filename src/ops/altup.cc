@@ -69,4 +69,19 @@ Status validate_altup_correct(const Tensor& pred, const Tensor& actual, const Te
     return ok_status();
 }
 
+Status validate_altup_coefs(const Tensor& x, const Tensor& norm_w, const Tensor& router_w,
+                            const Tensor& coef_w, const Tensor& out) {
+    UNI_RETURN_IF_ERROR(detail::expect_f32_2d(x, "altup_coefs input"));
+    UNI_RETURN_IF_ERROR(detail::expect_f32_2d(out, "altup_coefs output"));
+    if (norm_w.dtype() != DType::kF32 || norm_w.numel() != x.cols())
+        return invalid_argument(fmt::format("altup_coefs norm weight {} does not fit input {}",
+                                            norm_w.describe(), x.describe()));
+    if (router_w.shape().rank() != 2 || coef_w.shape().rank() != 2)
+        return invalid_argument(fmt::format("altup_coefs weights must be 2-D, got {} and {}",
+                                            router_w.describe(), coef_w.describe()));
+    UNI_RETURN_IF_ERROR(expect_shape(router_w, router_w.rows(), x.cols(), "altup_coefs router"));
+    UNI_RETURN_IF_ERROR(expect_shape(coef_w, coef_w.rows(), router_w.rows(), "altup_coefs mixer"));
+    return expect_shape(out, x.rows(), coef_w.rows(), "altup_coefs output");
+}
+
 }  // namespace unicorn::ops

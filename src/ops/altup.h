@@ -21,4 +21,9 @@ Status validate_altup_predict(const Tensor& streams, const Tensor& coefs, int n_
 Status validate_altup_correct(const Tensor& pred, const Tensor& actual, const Tensor& coefs,
                               int n_streams, const Tensor& out);
 
+// x F32 [T, D], norm_w F32 [D], router_w [A, D] (any weight dtype), coef_w [J, A] (any weight
+// dtype), out F32 [T, J].
+Status validate_altup_coefs(const Tensor& x, const Tensor& norm_w, const Tensor& router_w,
+                            const Tensor& coef_w, const Tensor& out);
+
 }  // namespace unicorn::ops

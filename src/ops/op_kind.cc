@@ -32,6 +32,8 @@ const char* op_name(OpKind op) {
             return "match_magnitude";
         case OpKind::kAltupPredict:
             return "altup_predict";
+        case OpKind::kAltupCoefs:
+            return "altup_coefs";
         case OpKind::kAltupCorrect:
             return "altup_correct";
         case OpKind::kCount:

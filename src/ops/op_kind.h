@@ -20,6 +20,7 @@ enum class OpKind {
     kMatchMagnitude,  // x rescaled to the RMS of target, per row (AltUp)
     kAltupPredict,    // AltUp: streams mixed by per-token A×A coefficients
     kAltupCorrect,    // AltUp: predictions corrected by the active stream's innovation
+    kAltupCoefs,      // AltUp: coefficients from the router, tanh(W·RMSNorm(x)), mixed by C
     kCount,
 };
 

@@ -71,6 +71,24 @@ TEST_F(Gemma3nGraphOpsTest, AltupStepMatchesReferences) {
         EXPECT_EQ(calls(op), 1) << op_name(op);
 }
 
+// The CPU has no fused altup_coefs: exec/ runs the four ops it stands for, each counted, and
+// the result is the reference composition exactly.
+TEST_F(Gemma3nGraphOpsTest, AltupCoefsRunsItsOpsWhereNotFused) {
+    const int64_t t = 3, d = 40, a = 4;
+    Tensor x = random_f32(rng_, t, d, 1.0f, /*pad_cols=*/2);
+    Tensor nw = random_f32(rng_, 1, d, 0.1f).reshape(Shape{d});
+    Tensor rw = random_f32(rng_, a, d, 0.2f), cw = random_f32(rng_, a * a, a);
+    Tensor got = ops::altup_coefs(ctx_, x, nw, rw, cw, 1e-6f);
+    ASSERT_TRUE(ctx_.status().ok()) << ctx_.status().message();
+    Tensor want = ref_out(t, a * a);
+    ops::ref::altup_coefs(x, nw, rw, cw, 1e-6f, want);
+    EXPECT_LE(max_abs_diff(got, want), 1e-5 * (1 + max_abs(want)));
+    EXPECT_EQ(calls(OpKind::kAltupCoefs), 0);
+    EXPECT_EQ(calls(OpKind::kRmsNorm), 1);
+    EXPECT_EQ(calls(OpKind::kLinear), 2);
+    EXPECT_EQ(calls(OpKind::kSoftcap), 1);
+}
+
 TEST_F(Gemma3nGraphOpsTest, BadArgumentsFailTheContextAndSkipLaterOps) {
     Tensor streams = random_f32(rng_, 10, 8);  // 10 rows: not a multiple of A = 4
     Tensor out = ops::altup_predict(ctx_, streams, random_f32(rng_, 2, 16), 4);

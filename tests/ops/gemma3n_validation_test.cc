@@ -34,6 +34,23 @@ TEST(Gemma3nValidationTest, OpNamesAreDistinct) {
     EXPECT_STREQ(op_name(OpKind::kMatchMagnitude), "match_magnitude");
     EXPECT_STREQ(op_name(OpKind::kAltupPredict), "altup_predict");
     EXPECT_STREQ(op_name(OpKind::kAltupCorrect), "altup_correct");
+    EXPECT_STREQ(op_name(OpKind::kAltupCoefs), "altup_coefs");
+}
+
+TEST(Gemma3nValidationTest, AltupCoefs) {
+    // T = 3, D = 33, A = 4 router rows, J = 16 coefficients.
+    const Tensor x = strided(3, 33), nw = f32({33}), rw = f32({4, 33}), cw = f32({16, 4});
+    const Tensor out = f32({3, 16});
+    EXPECT_TRUE(validate_altup_coefs(x, nw, rw, cw, out).ok());
+    EXPECT_TRUE(validate_altup_coefs(x, nw, Tensor::zeros(DType::kBF16, Shape{4, 33}),
+                                     Tensor::zeros(DType::kF16, Shape{16, 4}), out)
+                    .ok());
+    expect_invalid(validate_altup_coefs(x, f32({32}), rw, cw, out), "norm width");
+    expect_invalid(validate_altup_coefs(x, nw, f32({4, 32}), cw, out), "router cols");
+    expect_invalid(validate_altup_coefs(x, nw, rw, f32({16, 3}), out), "mixer cols");
+    expect_invalid(validate_altup_coefs(x, nw, rw, cw, f32({3, 4})), "output cols");
+    expect_invalid(validate_altup_coefs(x, nw, rw, cw, f32({2, 16})), "output rows");
+    expect_invalid(validate_altup_coefs(x, nw, f32({4}), cw, out), "rank-1 router");
 }
 
 TEST(Gemma3nValidationTest, Mul) {

@@ -13,7 +13,8 @@ cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUNICORN_CUDA
   -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
 cmake --build "$BUILD" -j "$(nproc)" --target unicorn unicorn_backend_tests unicorn_models_tests \
   unicorn_cuda_matvec_bench unicorn_cuda_gemm_bench make_random_gemma3n make_random_like
-grep -qx '/.gpu-carry/' .git/info/exclude || echo '/.gpu-carry/' >> .git/info/exclude
+EXCLUDE="$(git rev-parse --git-common-dir)/info/exclude"  # a worktree's .git is a file
+grep -qx '/.gpu-carry/' "$EXCLUDE" || echo '/.gpu-carry/' >> "$EXCLUDE"
 C=.gpu-carry
 rm -rf $C/bin $C/lib $C/pack.tar.xz $C/gemma3-270m.header
 mkdir -p $C/bin $C/lib
@@ -25,9 +26,11 @@ PEER=${UNICORN_CACHE:-$HOME/.cache/unicorn}/peer
 [ -x "$PEER/bin/llama-quantize" ] && cp "$PEER/bin/llama-quantize" $C/bin/
 [ -x "$PEER/bin-cuda/llama-bench" ] && cp "$PEER/bin-cuda/llama-bench" $C/bin/
 strip $C/bin/*
+# The host sampling profiler (check.sh PROFILE=1); symbolize against $BUILD's unstripped binaries.
+gcc -O2 -shared -fPIC -o $C/lib/libsprof.so tools/gpu/sampling_profiler.c
 # Non-system shared libraries the binaries use (fmt, OpenMP for llama-quantize).
 for lib in $(ldd $C/bin/* 2>/dev/null | awk '/=> \// {print $3}' | sort -u |
-             grep -E 'fmt|gtest|gmock|gomp'); do
+             grep -E 'fmt|gtest|gmock|gomp|httplib'); do
   cp -L "$lib" $C/lib/
 done
 G270=${UNICORN_CACHE:-$HOME/.cache/unicorn}/models/gemma-3-270m-Q4_K_M.gguf

@@ -9,7 +9,10 @@
 # the development machine: the GPU machine has no Debian packages such as fmt or GoogleTest).
 #
 # Environment: SKIP_MODEL_BENCH=1 (tests and kernel benchmarks only), SKIP_TESTS=1 (model
-# benchmarks only), MODELS="g270 e2b e4b" (which model benchmarks), REPS (default 3).
+# benchmarks only), MODELS="g270 e2b e4b" (which model benchmarks), REPS (default 3),
+# PROFILE=1 (after each pair, a decode-only run under the host sampling profiler —
+# tools/gpu/sampling_profiler.c; report with tools/gpu/sprof_report.py on the build machine — and
+# under nsys when the machine has it).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-gpu-out}
@@ -39,11 +42,34 @@ bench_pair() {  # name gguf: unicorn (cuda) and llama.cpp (CUDA, all layers on t
     "$B/llama-bench" -m "$gguf" -ngl 99 -p 512 -n 128 -r "$REPS" -o md 2>&1 |
       grep -v '^ggml_cuda_init\|^  Device' | tee "$OUT/bench-$name-llama.md"
   fi
+  [ "${PROFILE:-0}" = 1 ] || return 0
+  echo "== $name: launches by kernel (prefill 16 + decode 32 tokens, once, after a warm-up)"
+  UNICORN_CUDA_GRAPH_DEBUG=1 "$B/unicorn" bench -m "$gguf" --device cuda -p 16 -n 32 -r 1 2>&1 |
+    sed -n '/launches by kernel/,$p'
+  echo "== $name: decode under the sampling profiler"
+  SPROF_OUT="$OUT/sprof-$name.txt" LD_PRELOAD=$PWD/$C/lib/libsprof.so \
+    "$B/unicorn" bench -m "$gguf" --device cuda -p 0 -n 256 -r 2 2>&1 | tail -4
+  tar -C "$OUT" -czf "$OUT/sprof-$name.tgz" "sprof-$name.txt" "sprof-$name.txt.maps" &&
+    rm -f "$OUT/sprof-$name.txt" "$OUT/sprof-$name.txt.maps"
+  if command -v ncu >/dev/null; then
+    echo "== $name: GPU time by kernel (ncu, kernels of the first decode steps, graph nodes one by one)"
+    ncu --graph-profiling node --metrics gpu__time_duration.sum --csv --launch-count "${NCU_LAUNCHES:-3000}" \
+      "$B/unicorn" bench -m "$gguf" --device cuda -p 0 -n 4 -r 1 > "/tmp/ncu-$name.csv" 2>/dev/null
+    python3 tools/gpu/ncu_summary.py "/tmp/ncu-$name.csv" 2>&1 | tee "$OUT/ncu-$name.txt" | head -30
+  fi
+  if command -v nsys >/dev/null; then
+    echo "== $name: nsys (GPU time by kernel, graphs traced by node)"
+    nsys profile -o "/tmp/nsys-$name" --force-overwrite true -t cuda --cuda-graph-trace=node \
+      "$B/unicorn" bench -m "$gguf" --device cuda -p 0 -n 128 -r 1 >/dev/null 2>&1
+    nsys stats -r cuda_gpu_kern_sum,cuda_api_sum -f csv -o "$OUT/nsys-$name" "/tmp/nsys-$name.nsys-rep" >/dev/null 2>&1
+    ls "$OUT" | grep nsys || echo "nsys stats produced nothing"
+  fi
 }
 
 {
   echo "== nvidia-smi"; nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
   echo "== unicorn devices"; "$B/unicorn" devices
+  echo "== profilers here: $(for t in nsys ncu perf gdb; do command -v $t >/dev/null && echo -n "$t "; done)"
   if [ "${SKIP_TESTS:-0}" != 1 ]; then
     echo "== CUDA kernel tests"
     "$B/unicorn_backend_tests" --gtest_filter='Cuda*' --gtest_brief=1

@@ -12,6 +12,8 @@ bool CpuBackend::supports(OpKind op, DType weight) const {
         case OpKind::kEmbedding:
             return dtype_is_quantized(weight) || weight == DType::kF32 || weight == DType::kF16 ||
                    weight == DType::kBF16;
+        case OpKind::kAltupCoefs:  // exec/ runs the ops it fuses
+            return false;
         default:
             return weight == DType::kF32;
     }

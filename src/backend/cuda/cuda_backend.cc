@@ -72,6 +72,9 @@ Status run_gemm(GemmContext* g, DType type, const void* w, int64_t n, int64_t k,
 // weight once for all tokens (its widest token tile).
 constexpr int64_t kMatvecMaxTokens = 8;
 
+// The smallest key bound attention's launch claims (see attention()).
+constexpr uint64_t kMinKeyBound = 1024;
+
 bool graphs_enabled() {
     const char* e = std::getenv("UNICORN_CUDA_GRAPHS");
     return e == nullptr || std::strcmp(e, "0") != 0;
@@ -187,6 +190,8 @@ bool CudaBackend::supports(OpKind op, DType weight) const {
             return matvec_supports(weight);
         case OpKind::kEmbedding:  // device gather for matvec types, host gather for the rest
             return quant::has_reference(weight);
+        case OpKind::kAltupCoefs:  // the fused kernel for float weights; shapes checked per call
+            return altup_coefs_supports(weight, weight, 0, 0);
         default:
             return weight == DType::kF32;
     }
@@ -348,12 +353,16 @@ Status CudaBackend::attention(const Tensor& q, std::span<const int32_t> q_pos, c
     if (q.rows() == 0) return ok_status();
     UNI_ASSIGN_OR_RETURN(const void* dq, stage(q_pos.data(), q_pos.size_bytes()));
     UNI_ASSIGN_OR_RETURN(const void* dk, stage(k_pos.data(), k_pos.size_bytes()));
-    // The key count travels in the arena and the views claim a power-of-two bound, so the
-    // launch stays the same while the cache grows within it (a decode step replays its graph).
+    // The key count travels in the arena and the views claim a power-of-two bound of at least
+    // kMinKeyBound, so the launch stays the same while the cache grows within it (a decode step
+    // replays its graph). Without the floor a conversation's first 1024 tokens crossed ten
+    // bounds, each costing a step launched kernel by kernel and one captured; the kernel reads
+    // only the first *n_keys rows, so the bound decides nothing but the split count.
     const int32_t n_keys = static_cast<int32_t>(k.rows());
     UNI_ASSIGN_OR_RETURN(const void* dn, stage(&n_keys, sizeof n_keys));
     ConstView kb = cview(k), vb = cview(v);
-    kb.rows = vb.rows = static_cast<int64_t>(std::bit_ceil(static_cast<uint64_t>(k.rows())));
+    kb.rows = vb.rows = static_cast<int64_t>(
+        std::bit_ceil(std::max<uint64_t>(static_cast<uint64_t>(k.rows()), kMinKeyBound)));
     const int splits = attention_splits(q.rows(), p.n_heads, kb.rows);
     float* partials = nullptr;
     if (splits > 1) {
@@ -416,6 +425,28 @@ Status CudaBackend::altup_correct(const Tensor& pred, const Tensor& actual, cons
                                   int n_streams, const Tensor& out) {
     return enqueue("altup_correct", &cuda::altup_correct, cview(pred), cview(actual), cview(coefs),
                    n_streams, view(out));
+}
+
+Status CudaBackend::altup_coefs(const Tensor& x, const Tensor& norm_w, const Tensor& router_w,
+                                const Tensor& coef_w, float eps, const Tensor& out) {
+    UNI_RETURN_IF_ERROR(expect_device(x, "altup_coefs"));
+    if (!altup_coefs_supports(router_w.dtype(), coef_w.dtype(), x.cols(), router_w.rows())) {
+        // A shape the fused kernel does not take: the four ops it stands for.
+        UNI_ASSIGN_OR_RETURN(Tensor h, alloc(DType::kF32, x.shape()));
+        UNI_ASSIGN_OR_RETURN(Tensor r, alloc(DType::kF32, Shape{x.rows(), router_w.rows()}));
+        UNI_RETURN_IF_ERROR(rms_norm(x, norm_w, ops::RmsNormParams{eps}, h));
+        UNI_RETURN_IF_ERROR(linear(h, router_w, r));
+        UNI_RETURN_IF_ERROR(softcap(r, 1.0f, r));
+        return linear(r, coef_w, out);
+    }
+    UNI_ASSIGN_OR_RETURN(Tensor dn, device_copy(norm_w.reshape(Shape{1, norm_w.numel()})));
+    UNI_ASSIGN_OR_RETURN(Tensor dr, device_copy(router_w));
+    UNI_ASSIGN_OR_RETURN(Tensor dc, device_copy(coef_w));
+    return enqueue("altup_coefs", &cuda::altup_coefs, cview(x),
+                   static_cast<const float*>(dn.data()), eps, dr.dtype(),
+                   static_cast<const void*>(dr.data()), dr.row_stride(),
+                   static_cast<int>(dr.rows()), dc.dtype(), static_cast<const void*>(dc.data()),
+                   dc.row_stride(), view(out));
 }
 
 }  // namespace unicorn::cuda

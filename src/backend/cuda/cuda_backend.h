@@ -63,6 +63,8 @@ class CudaBackend final : public Backend {
                          const Tensor& out) override;
     Status altup_correct(const Tensor& pred, const Tensor& actual, const Tensor& coefs,
                          int n_streams, const Tensor& out) override;
+    Status altup_coefs(const Tensor& x, const Tensor& norm_w, const Tensor& router_w,
+                       const Tensor& coef_w, float eps, const Tensor& out) override;
 
     // Bytes of weights uploaded so far (for `info`/logs).
     size_t weight_bytes() const { return weight_bytes_; }

@@ -14,7 +14,10 @@ namespace unicorn::cuda {
 namespace {
 
 constexpr size_t kMinChunk = size_t{1} << 20;
-constexpr size_t kMaxShapes = 64;  // step shapes remembered (graphs kept) at once
+// Step shapes remembered (graphs kept) at once: a Gemma 3n step is ~9 segments and a long
+// conversation crosses a few key bounds, so 64 evicted the first bounds' graphs before the next
+// conversation needed them again (each new sequence then re-captured them all).
+constexpr size_t kMaxShapes = 512;
 
 uint64_t mix(uint64_t h, uint64_t w) {
     h ^= w + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
@@ -73,6 +76,16 @@ void StepRecorder::report_difference(size_t segment, const std::vector<uint64_t>
 }
 
 StepRecorder::~StepRecorder() {
+    if (debug_ && counts_.launches > 0) {  // which kernels a run launched, most frequent first
+        std::vector<std::pair<std::string_view, int64_t>> v(launches_by_name_.begin(),
+                                                            launches_by_name_.end());
+        std::sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.second > b.second; });
+        std::fprintf(stderr, "cuda launches by kernel (%lld in all):\n",
+                     static_cast<long long>(counts_.launches));
+        for (auto& [name, n] : v)
+            std::fprintf(stderr, "  %-18.*s %lld\n", static_cast<int>(name.size()), name.data(),
+                         static_cast<long long>(n));
+    }
     if (stream_ != nullptr) cudaStreamSynchronize(stream_);
     for (auto& [h, s] : shapes_)
         if (s.exec != nullptr) cudaGraphExecDestroy(s.exec);
@@ -91,9 +104,12 @@ Status StepRecorder::ensure_reusable() {
 
 Result<StepRecorder::Space> StepRecorder::stage_space(size_t bytes) {
     UNI_RETURN_IF_ERROR(ensure_reusable());
-    // Power-of-two slots: an array that grows step by step (a KV cache's positions) keeps its
-    // offset, and so do the blobs after it, until it crosses a power of two.
-    const size_t slot = std::bit_ceil(std::max<size_t>(bytes, 256));
+    // Slots of fixed sizes: an array that grows step by step (a KV cache's positions) keeps its
+    // offset, and so do the blobs after it, until it outgrows its slot — 64 bytes for the small
+    // fixed ones (a token's id, position, key count), else a power of two of at least 4 KiB
+    // (1024 positions, matching attention's smallest key bound), so a conversation's first
+    // 1024 tokens change the step's layout once, at 17 keys.
+    const size_t slot = bytes <= 64 ? 64 : std::bit_ceil(std::max<size_t>(bytes, 4096));
     Chunk* c = nullptr;
     for (Chunk& ch : chunks_)
         if (ch.size - ch.used >= slot) {
@@ -137,7 +153,10 @@ Result<const void*> StepRecorder::stage(const void* host, size_t bytes) {
 void StepRecorder::record(const char* name, Launch launch, const uint64_t* words, size_t n_words) {
     if (launches_.empty()) step_start_ = std::chrono::steady_clock::now();
     launches_.push_back(std::move(launch));
-    if (debug_) names_.push_back(name);
+    if (debug_) {
+        names_.push_back(name);
+        launches_by_name_[name]++;
+    }
     counts_.launches++;
     words_.push_back(n_words);
     words_.insert(words_.end(), words, words + n_words);

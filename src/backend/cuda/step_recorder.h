@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -106,6 +107,7 @@ class StepRecorder {
     std::vector<uint64_t> words_;
     std::vector<const char*> names_;
     bool debug_ = false;
+    std::unordered_map<std::string_view, int64_t> launches_by_name_;  // debug: printed at exit
     std::vector<std::vector<uint64_t>> prev_words_;  // debug: the last step's, by segment
     std::vector<std::vector<const char*>> prev_names_;
     size_t segment_ = 0;                          // of the current step

@@ -61,4 +61,14 @@ void altup_correct(const Tensor& pred, const Tensor& actual, const Tensor& coefs
     }
 }
 
+void altup_coefs(const Tensor& x, const Tensor& norm_w, const Tensor& router_w,
+                 const Tensor& coef_w, float eps, const Tensor& out) {
+    Tensor h = Tensor::empty(DType::kF32, Shape{x.rows(), x.cols()});
+    Tensor r = Tensor::empty(DType::kF32, Shape{x.rows(), router_w.rows()});
+    rms_norm(x, norm_w, RmsNormParams{eps}, h);
+    linear(h, router_w, r);
+    softcap(r, 1.0f, r);
+    linear(r, coef_w, out);
+}
+
 }  // namespace unicorn::ops::ref

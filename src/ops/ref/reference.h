@@ -27,6 +27,9 @@ void match_magnitude(const Tensor& x, const Tensor& target, float floor, const T
 void altup_predict(const Tensor& streams, const Tensor& coefs, int n_streams, const Tensor& out);
 void altup_correct(const Tensor& pred, const Tensor& actual, const Tensor& coefs, int n_streams,
                    const Tensor& out);
+// The four ops altup_coefs fuses, each rounded to F32 as they would be run one by one.
+void altup_coefs(const Tensor& x, const Tensor& norm_w, const Tensor& router_w,
+                 const Tensor& coef_w, float eps, const Tensor& out);
 
 // The standard RoPE frequency table: inv_freq[i] = base^(-2i/rot_dim), computed in double
 // and rounded once (HF computes it in fp32 from an integer arange; the difference is < 1 ulp).

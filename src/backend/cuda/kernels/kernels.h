@@ -81,6 +81,14 @@ Status altup_predict(ConstView streams, ConstView coefs, int n_streams, View out
 Status altup_correct(ConstView pred, ConstView actual, ConstView coefs, int n_streams, View out,
                      void* stream = nullptr);
 
+// out [T, J] = tanh(RMSNorm(x; norm_w, eps)·Rᵀ)·Cᵀ (ops::altup_coefs): R [router_rows, K], C
+// [J, router_rows], rows `*_stride` bytes apart, F32/F16/BF16; K ≤ ~12k, router_rows ≤ 32
+// (altup_coefs_supports; unsupported() otherwise).
+bool altup_coefs_supports(DType router, DType coef, int64_t cols, int64_t router_rows);
+Status altup_coefs(ConstView x, const float* norm_w, float eps, DType router_type,
+                   const void* router, size_t router_stride, int router_rows, DType coef_type,
+                   const void* coef, size_t coef_stride, View out, void* stream = nullptr);
+
 // RoPE in place on x [T, n_heads·head_dim]; positions [T] and inv_freq [rot_dim/2] in device
 // memory; neox: pairs (i, i + rot_dim/2), else (2i, 2i+1) (ops/rope.h).
 Status rope(View x, const int32_t* positions, int n_heads, int head_dim, int rot_dim, bool neox,

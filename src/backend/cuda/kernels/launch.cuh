@@ -15,8 +15,16 @@
 
 namespace unicorn::cuda {
 
+// Lets the next kernel in the stream launch now (its blocks take free SM slots and wait in
+// their own wait_for_inputs()), then waits for the previous kernel's writes. Triggering first
+// hides the next launch's latency behind this whole kernel, not just its tail. It is safe for
+// any chain: griddepcontrol.wait returns only when the previous grid has completed and its
+// memory is visible, and every kernel waits before it finishes, so completion is transitive;
+// and a kernel launches early only once all blocks of the one before it have started (so
+// waiting blocks never hold SM slots that an earlier, still unscheduled grid needs).
 __device__ __forceinline__ void wait_for_inputs() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
     asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
 }
