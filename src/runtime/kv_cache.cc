@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 
 #include "core/check.h"
@@ -103,6 +104,36 @@ size_t KvCache::bytes() const {
     for (const Layer& l : layers_)
         if (l.source < 0) b += 2 * l.k.nbytes();
     return b;
+}
+
+bool KvCache::can_truncate(int32_t n) const {
+    if (n < 0 || n > length_) return false;
+    for (const Layer& l : layers_) {
+        if (l.source >= 0 || !l.ring || l.next_pos <= l.capacity) continue;
+        // The ring holds positions [next_pos - capacity, next_pos); the next query at n needs
+        // [n - (capacity - max_chunk), n), so at most max_chunk positions may go.
+        if (l.next_pos - n > max_chunk_) return false;
+    }
+    return true;
+}
+
+void KvCache::truncate(int32_t n) {
+    UNI_CHECK(can_truncate(n));
+    for (Layer& l : layers_) {
+        if (l.source >= 0) continue;
+        if (!l.ring || l.next_pos <= l.capacity) {
+            // Rows [0, n) hold positions [0, n): the rest leave the view.
+            l.filled = std::min(l.filled, n);
+            std::fill(l.positions.begin() + l.filled, l.positions.end(), -1);
+        } else {
+            // Dropped positions' slots would otherwise stay visible until overwritten: mark
+            // them past every query (causally masked), never -1 (which a query would see).
+            for (int32_t p = n; p < l.next_pos; ++p)
+                l.positions[static_cast<size_t>(p % l.capacity)] = INT32_MAX;
+        }
+        l.next_pos = n;
+    }
+    length_ = n;
 }
 
 void KvCache::clear() {

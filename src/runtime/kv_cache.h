@@ -28,6 +28,12 @@ class KvCache final : public KvSequence {
     size_t bytes() const;
     // Forget everything (positions restart at 0).
     void clear();
+    // Whether the first n positions can be kept and the rest dropped (prefix reuse): always
+    // for global layers; a sliding layer's ring must still hold the window before position n,
+    // which holds while nothing wrapped or when at most max_chunk positions are dropped.
+    bool can_truncate(int32_t n) const;
+    // Keeps positions [0, n) (can_truncate(n) must hold); the next append is at position n.
+    void truncate(int32_t n);
 
   private:
     struct Layer {

@@ -152,6 +152,14 @@ json logprobs_field(bool chat, const Logprobs* lps, bool null_when_empty) {
     return chat ? chat_logprobs(*lps) : legacy_logprobs(*lps);
 }
 
+// OpenAI's usage object, with the prompt tokens served from a kept KV cache.
+json usage_json(const Usage& u) {
+    return {{"prompt_tokens", u.prompt_tokens},
+            {"completion_tokens", u.completion_tokens},
+            {"total_tokens", u.prompt_tokens + u.completion_tokens},
+            {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}};
+}
+
 }  // namespace
 
 std::string error_json(const ApiError& e) {
@@ -271,10 +279,7 @@ std::string completion_json(const ResponseId& r, bool chat, const std::string& t
                      {"model", r.model},
                      {"system_fingerprint", "unicorn"},
                      {"choices", json::array({choice})},
-                     {"usage",
-                      {{"prompt_tokens", u.prompt_tokens},
-                       {"completion_tokens", u.completion_tokens},
-                       {"total_tokens", u.prompt_tokens + u.completion_tokens}}}});
+                     {"usage", usage_json(u)}});
 }
 
 std::string chunk_event(const ResponseId& r, bool chat, bool first, const std::string& text,
@@ -306,10 +311,7 @@ std::string usage_event(const ResponseId& r, bool chat, const Usage& u) {
               {"model", r.model},
               {"system_fingerprint", "unicorn"},
               {"choices", json::array()},
-              {"usage",
-               {{"prompt_tokens", u.prompt_tokens},
-                {"completion_tokens", u.completion_tokens},
-                {"total_tokens", u.prompt_tokens + u.completion_tokens}}}};
+              {"usage", usage_json(u)}};
     return "data: " + c.dump() + "\n\n";
 }
 

@@ -56,6 +56,7 @@ Parsed parse_completion_request(const std::string& body, bool chat, const Limits
 
 struct Usage {
     int64_t prompt_tokens = 0, completion_tokens = 0;
+    int64_t cached_tokens = 0;  // prompt tokens whose KV came from an earlier request
 };
 
 // One generated token's log-probabilities as the API reports them (engine → HTTP). Texts are

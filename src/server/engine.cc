@@ -69,7 +69,7 @@ size_t Engine::queued() const {
 // A running sequence: its job, KV cache, sampler and text state.
 struct Engine::Active {
     Job job;
-    KvCache kv;
+    std::unique_ptr<KvCache> kv;
     Sampler sampler;
     std::vector<int32_t> history;  // prompt + generated
     text::IncrementalDetokenizer detok;
@@ -80,15 +80,49 @@ struct Engine::Active {
     Logprobs pending;        // entries whose text has not been sent yet
     int64_t text_chars = 0;  // characters of the generated tokens' texts so far (text_offset)
     std::chrono::steady_clock::time_point last;
-    Active(Job j, const Model& m, const text::Tokenizer& tok, const Engine::Options& o,
-           Backend* memory)
+    size_t cached = 0;  // prompt tokens found in a kept cache (usage.cached_tokens)
+    Active(Job j, std::unique_ptr<KvCache> cache, size_t reused, const text::Tokenizer& tok)
         : job(std::move(j)),
-          kv(m.kv_layout(), o.context, std::max(1, o.batch_tokens), memory),
+          kv(std::move(cache)),
           sampler(job.sampling),
           history(job.prompt),
           detok(tok),
-          stops(job.stop) {}
+          stops(job.stop),
+          prefilled(reused),
+          cached(reused) {}
 };
+
+std::unique_ptr<KvCache> Engine::cache_for(const std::vector<int32_t>& prompt, Backend* memory,
+                                           size_t* reused) {
+    *reused = 0;
+    size_t best = 0, best_i = kept_.size();
+    for (size_t i = 0; i < kept_.size(); ++i) {
+        const std::vector<int32_t>& t = kept_[i].tokens;
+        const size_t common = static_cast<size_t>(
+            std::mismatch(t.begin(), t.end(), prompt.begin(), prompt.end()).first - t.begin());
+        const size_t n = std::min(common, prompt.empty() ? 0 : prompt.size() - 1);
+        if (n > best && kept_[i].kv->can_truncate(static_cast<int32_t>(n))) best = n, best_i = i;
+    }
+    if (best_i == kept_.size())
+        return std::make_unique<KvCache>(model_.kv_layout(), opt_.context,
+                                         std::max(1, opt_.batch_tokens), memory);
+    std::unique_ptr<KvCache> kv = std::move(kept_[best_i].kv);
+    kept_.erase(kept_.begin() + static_cast<std::ptrdiff_t>(best_i));
+    kv->truncate(static_cast<int32_t>(best));
+    *reused = best;
+    metrics_.count_cached_tokens(static_cast<int64_t>(best));
+    return kv;
+}
+
+void Engine::keep(Active& a) {
+    if (opt_.cache_slots <= 0 || !a.kv) return;
+    const auto held = static_cast<size_t>(a.kv->length());  // the last sampled token was not fed
+    if (held == 0 || held > a.history.size()) return;
+    kept_.push_back({std::vector<int32_t>(a.history.begin(),
+                                          a.history.begin() + static_cast<std::ptrdiff_t>(held)),
+                     std::move(a.kv)});
+    while (kept_.size() > static_cast<size_t>(opt_.cache_slots)) kept_.erase(kept_.begin());
+}
 
 void Engine::loop() {
     std::vector<std::unique_ptr<Active>> active;
@@ -102,9 +136,11 @@ void Engine::loop() {
             while (!queue_.empty() && static_cast<int>(active.size()) < opt_.parallel) {
                 Job j = std::move(queue_.front());
                 queue_.pop_front();
-                if (!j.out->cancelled())
-                    active.push_back(
-                        std::make_unique<Active>(std::move(j), model_, tok_, opt_, memory));
+                if (j.out->cancelled()) continue;
+                size_t reused = 0;
+                std::unique_ptr<KvCache> kv = cache_for(j.prompt, memory, &reused);
+                active.push_back(
+                    std::make_unique<Active>(std::move(j), std::move(kv), reused, tok_));
             }
             metrics_.set_queue_depth(static_cast<int64_t>(queue_.size()));
         }
@@ -125,7 +161,7 @@ void Engine::step(std::vector<std::unique_ptr<Active>>& active) {
     int32_t budget = std::max(opt_.batch_tokens, static_cast<int32_t>(active.size()));
     for (auto& a : active) {
         if (a->prefilled < a->job.prompt.size()) continue;
-        batch.push_back({std::span(&a->next, 1), a->kv.length(), &a->kv, false});
+        batch.push_back({std::span(&a->next, 1), a->kv->length(), a->kv.get(), false});
         owners.push_back(a.get());
         samples.push_back(true);
         budget--;
@@ -135,8 +171,8 @@ void Engine::step(std::vector<std::unique_ptr<Active>>& active) {
         if (left == 0 || budget <= 0) continue;
         const size_t n = std::min({left, static_cast<size_t>(budget),
                                    static_cast<size_t>(std::max(1, opt_.prefill_chunk))});
-        batch.push_back(
-            {std::span(a->job.prompt).subspan(a->prefilled, n), a->kv.length(), &a->kv, false});
+        batch.push_back({std::span(a->job.prompt).subspan(a->prefilled, n), a->kv->length(),
+                         a->kv.get(), false});
         owners.push_back(a.get());
         samples.push_back(n == left);
         budget -= static_cast<int32_t>(n);
@@ -168,6 +204,7 @@ void Engine::step(std::vector<std::unique_ptr<Active>>& active) {
         const int32_t tok = a.sampler.sample(row, logits->cols(), a.history);
         if (on_token(a, tok, row, logits->cols())) done.push_back(&a);
     }
+    for (Active* a : done) keep(*a);
     std::erase_if(active, [&](const std::unique_ptr<Active>& a) {
         return std::find(done.begin(), done.end(), a.get()) != done.end();
     });
@@ -203,7 +240,7 @@ bool Engine::on_token(Active& a, int32_t tok, const float* logits, int64_t n) {
     if (!text.empty()) a.job.out->push(Event::piece(std::move(text), std::exchange(a.pending, {})));
     if (a.stops.stopped()) return finish(a, "stop"), true;
     // The context's end counts as the length limit (the HTTP side capped max_tokens to it).
-    if (a.generated >= a.job.max_tokens || a.kv.length() >= a.kv.max_positions())
+    if (a.generated >= a.job.max_tokens || a.kv->length() >= a.kv->max_positions())
         return finish(a, "length"), true;
     a.next = tok;
     return false;
@@ -215,7 +252,8 @@ void Engine::finish(Active& a, const char* reason) {
     if (!rest.empty()) a.job.out->push(Event::piece(std::move(rest), std::exchange(a.pending, {})));
     const int64_t prompt = static_cast<int64_t>(a.job.prompt.size());
     metrics_.count_tokens(prompt, a.generated);
-    a.job.out->push(Event::done(reason, {prompt, a.generated}, std::exchange(a.pending, {})));
+    a.job.out->push(Event::done(reason, {prompt, a.generated, static_cast<int64_t>(a.cached)},
+                                std::exchange(a.pending, {})));
 }
 
 }  // namespace unicorn::server

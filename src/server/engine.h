@@ -3,8 +3,17 @@
 // touched from two threads. Continuous batching: up to `parallel` sequences are active at once;
 // every forward pass carries one decode token of each running sequence plus prompt chunks of
 // newly admitted ones (up to `batch_tokens` tokens in all), and a finished or cancelled
-// sequence's place goes to the next queued job at once. Each sequence has its own KV cache
-// (a paged, shared-prefix cache is the next increment of issue 6).
+// sequence's place goes to the next queued job at once. Each sequence has its own KV cache.
+//
+// Prefix reuse: a finished sequence's KV cache is kept (up to `cache_slots` of them, least
+// recently used dropped first) with the tokens it holds; a new prompt that starts with the same
+// tokens — a chat's next turn resends the whole conversation, agents resend one long system
+// prompt — takes that cache, cut back to the common prefix, and computes only the rest. Usage
+// reports the reused tokens as prompt_tokens_details.cached_tokens. Like llama-server's
+// cache_prompt, reuse is not bit-exact: the prompt's last tokens are computed in a smaller batch
+// than a fresh request would use, and the CPU's quantized kernels round a one-token batch
+// differently (logits move by ~1 %; greedy text rarely changes). `--cache-slots 0` turns it off.
+// (Blocks shared by running sequences at once — a paged cache — are a later increment.)
 #pragma once
 
 #include <atomic>
@@ -23,6 +32,10 @@
 #include "server/api.h"
 #include "server/metrics.h"
 #include "text/tokenizer.h"
+
+namespace unicorn {
+class KvCache;
+}  // namespace unicorn
 
 namespace unicorn::server {
 
@@ -95,6 +108,7 @@ class Engine {
         size_t queue_capacity = 64;  // jobs waiting; more → 503
         int parallel = 1;            // sequences generated at once
         int32_t batch_tokens = 512;  // tokens per forward pass (decode tokens first)
+        int cache_slots = 1;         // finished sequences' KV caches kept for prefix reuse
     };
     Engine(Model& model, ExecContext& ctx, const text::Tokenizer& tok, Metrics& metrics,
            Options opt);
@@ -109,7 +123,18 @@ class Engine {
 
   private:
     struct Active;
+    struct Cached {
+        std::vector<int32_t> tokens;  // what the cache holds, position by position
+        std::unique_ptr<KvCache> kv;
+    };
     void loop();
+    // A KV cache for `prompt`: the kept one sharing its longest prefix (cut back to it, at
+    // most prompt.size() − 1 tokens so the last is computed for its logits), else a new one.
+    // `reused`: the prompt tokens already in it.
+    std::unique_ptr<KvCache> cache_for(const std::vector<int32_t>& prompt, Backend* memory,
+                                       size_t* reused);
+    // Keeps a finished sequence's cache for reuse.
+    void keep(Active& a);
     // One forward pass over every active sequence; finished ones are removed.
     void step(std::vector<std::unique_ptr<Active>>& active);
     // After a token was sampled for `a` from `logits` [n]: emits it, or finishes the sequence
@@ -129,6 +154,7 @@ class Engine {
     std::condition_variable cv_;
     std::deque<Job> queue_;
     bool stopping_ = false;
+    std::vector<Cached> kept_;  // engine thread only; most recently used last
     std::thread thread_;
 };
 

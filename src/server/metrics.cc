@@ -22,6 +22,11 @@ void Metrics::count_tokens(int64_t prompt, int64_t completion) {
     completion_tokens_ += completion;
 }
 
+void Metrics::count_cached_tokens(int64_t n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    cached_tokens_ += n;
+}
+
 void Metrics::count_failure() {
     std::lock_guard<std::mutex> lock(mu_);
     failures_++;
@@ -75,6 +80,8 @@ std::string Metrics::render() const {
         out += fmt::format("unicorn_requests_total{{endpoint=\"{}\",status=\"{}\"}} {}\n",
                            key.first, key.second, n);
     counter("unicorn_prompt_tokens_total", "Prompt tokens processed.", prompt_tokens_);
+    counter("unicorn_prompt_tokens_cached_total",
+            "Prompt tokens whose KV came from an earlier request's kept cache.", cached_tokens_);
     counter("unicorn_completion_tokens_total", "Tokens generated.", completion_tokens_);
     counter("unicorn_generation_failures_total", "Generations that ended in an error.", failures_);
     counter("unicorn_device_seconds_total", "Seconds the engine spent in forward passes.",

@@ -17,6 +17,7 @@ class Metrics {
   public:
     void count_request(const std::string& endpoint, int status);
     void count_tokens(int64_t prompt, int64_t completion);
+    void count_cached_tokens(int64_t n);  // prompt tokens served from a kept KV cache
     void count_failure();
     void observe_ttft(double seconds);
     void observe_inter_token(double seconds);
@@ -39,7 +40,7 @@ class Metrics {
     };
     mutable std::mutex mu_;
     std::map<std::pair<std::string, int>, int64_t> requests_;
-    int64_t prompt_tokens_ = 0, completion_tokens_ = 0, failures_ = 0;
+    int64_t prompt_tokens_ = 0, completion_tokens_ = 0, failures_ = 0, cached_tokens_ = 0;
     int64_t queue_depth_ = 0, running_ = 0;
     double device_seconds_ = 0;
     Histogram ttft_, itl_;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
 #include <numeric>
 
 namespace unicorn {
@@ -48,6 +49,52 @@ TEST(KvCacheTest, SharedLayersStoreNothingAndReadTheirSource) {
     kv.clear();
     EXPECT_EQ(kv.length(), 0);
     EXPECT_EQ(kv.view(2).k.rows(), 0);
+}
+
+// Prefix reuse: a cache cut back to n positions and fed the same rows again equals one that
+// was fed them once; a sliding layer's ring refuses a cut that would need rows it overwrote.
+TEST(KvCacheTest, TruncateKeepsAPrefixThatGrowsAgainLikeTheOriginal) {
+    // Layer 0 global, layer 1 sliding (window 3, chunks of 2: a ring of 4 rows).
+    const std::vector<KvLayerSpec> layout = {{4, 0, -1}, {4, 3, -1}};
+    auto feed = [](KvCache& kv, int32_t from, int32_t to) {
+        for (int32_t p = from; p < to; ++p)
+            for (int layer : {0, 1})
+                ASSERT_TRUE(kv.append(layer, rows(1, 4, 10.0f * p + layer),
+                                      rows(1, 4, -10.0f * p - layer), std::vector<int32_t>{p})
+                                .ok());
+    };
+    auto same = [](KvCache& a, KvCache& b, int layer) {
+        KvLayerView x = a.view(layer), y = b.view(layer);
+        ASSERT_EQ(x.k.rows(), y.k.rows());
+        // Attention sees only rows whose position it may attend; compare those.
+        for (int64_t r = 0; r < x.k.rows(); ++r) {
+            ASSERT_EQ(x.positions[r], y.positions[r]) << "layer " << layer << " row " << r;
+            for (int64_t c = 0; c < 4; ++c) {
+                EXPECT_EQ(x.k.row<float>(r)[c], y.k.row<float>(r)[c]);
+                EXPECT_EQ(x.v.row<float>(r)[c], y.v.row<float>(r)[c]);
+            }
+        }
+    };
+    KvCache whole(layout, 64, 2), cut(layout, 64, 2);
+    feed(whole, 0, 10);
+    feed(cut, 0, 3);  // not wrapped yet (3 ≤ 4 rows): any cut is possible
+    EXPECT_TRUE(cut.can_truncate(0) && cut.can_truncate(2) && cut.can_truncate(3));
+    EXPECT_FALSE(cut.can_truncate(4));  // past its length
+    cut.truncate(1);
+    EXPECT_EQ(cut.length(), 1);
+    EXPECT_EQ(cut.view(0).k.rows(), 1);
+    feed(cut, 1, 10);  // wrapped now: at most max_chunk (2) positions may go
+    EXPECT_TRUE(cut.can_truncate(8));
+    EXPECT_FALSE(cut.can_truncate(7));
+    EXPECT_FALSE(cut.can_truncate(0));
+    cut.truncate(8);
+    EXPECT_EQ(cut.length(), 8);
+    // The dropped positions' ring rows are masked (a position past every query), never -1.
+    for (int32_t p : cut.view(1).positions) EXPECT_TRUE(p < 8 || p == INT32_MAX) << p;
+    feed(cut, 8, 10);
+    EXPECT_EQ(cut.length(), whole.length());
+    same(cut, whole, 0);
+    same(cut, whole, 1);
 }
 
 }  // namespace

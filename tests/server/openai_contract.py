@@ -48,7 +48,10 @@ def stop(p):
     assert rc == 0, f"serve exited {rc} on SIGTERM"
 
 
-proc, port = start()
+# Requests are repeated and compared below (seed, stream against whole): no kept KV caches, whose
+# reuse computes a prompt's last token alone and moves the logits slightly (as llama-server's
+# cache_prompt does); the API-key server below checks reuse through the client.
+proc, port = start("--cache-slots", "0")
 client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none", max_retries=0)
 try:
     assert [m.id for m in client.models.list().data] == ["gemma"]
@@ -144,6 +147,14 @@ try:
         pass
     good = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="k3y", max_retries=0)
     assert good.models.list().data[0].id == "gemma"
+    # Prefix reuse (kept caches by default): the repeat finds all but its last prompt token.
+    first = good.completions.create(model="gemma", prompt="The capital of France is",
+                                    max_tokens=2, temperature=0)
+    again = good.completions.create(model="gemma", prompt="The capital of France is",
+                                    max_tokens=2, temperature=0)
+    assert first.usage.prompt_tokens_details.cached_tokens == 0, first.usage
+    assert again.usage.prompt_tokens_details.cached_tokens == again.usage.prompt_tokens - 1, \
+        again.usage
 finally:
     stop(proc)
 print("openai contract: ok")

@@ -62,11 +62,11 @@ struct Running {
     std::thread thread;
     int port = 0;
 
-    explicit Running(ServerOptions o, size_t queue = 64, int parallel = 1) {
+    explicit Running(ServerOptions o, size_t queue = 64, int parallel = 1, int cache_slots = 1) {
         Loaded* l = loaded();
-        engine =
-            std::make_unique<Engine>(*l->model, *l->ctx, *l->tok, metrics,
-                                     Engine::Options{o.limits.context, 512, queue, parallel, 512});
+        engine = std::make_unique<Engine>(
+            *l->model, *l->ctx, *l->tok, metrics,
+            Engine::Options{o.limits.context, 512, queue, parallel, 512, cache_slots});
         o.port = 0;
         const text::ChatTemplate* chat = l->chat.get();
         http = std::make_unique<HttpServer>(

@@ -28,6 +28,7 @@ struct ServeOptions {
     std::string host = "127.0.0.1";
     int port = 8080;
     int parallel = 1;
+    int cache_slots = -1;  // -1: as many as --parallel
     int ctx_size = 4096;
     int queue = 64;
     int max_tokens = 4096;
@@ -43,6 +44,8 @@ int run(const ServeOptions& o) {
     if (o.ctx_size < 16) return fail("--ctx-size must be at least 16");
     if (o.port < 0 || o.port > 65535) return fail("--port must be between 0 and 65535");
     if (o.parallel < 1) return fail("--parallel must be at least 1");
+    if (o.cache_slots < -1 || o.cache_slots > 1024)
+        return fail("--cache-slots must be between 0 and 1024");
     auto load = load_options(o.model_flags);
     if (!load.ok()) return fail(load.status().message());
     auto e = Engine::open(o.model, o.threads, o.device, *load);
@@ -52,9 +55,9 @@ int run(const ServeOptions& o) {
     if (!chat.ok()) return fail(chat.status().message());
 
     server::Metrics metrics;
-    server::Engine engine(
-        *(*e)->model, *(*e)->ctx, tok, metrics,
-        {o.ctx_size, 512, static_cast<size_t>(std::max(o.queue, 1)), o.parallel, 512});
+    server::Engine engine(*(*e)->model, *(*e)->ctx, tok, metrics,
+                          {o.ctx_size, 512, static_cast<size_t>(std::max(o.queue, 1)), o.parallel,
+                           512, o.cache_slots < 0 ? o.parallel : o.cache_slots});
     server::ServerOptions so;
     so.host = o.host;
     so.port = o.port;
@@ -103,6 +106,9 @@ Runner add_serve(CLI::App& app) {
     app.add_option("--parallel", o->parallel,
                    "Sequences generated at once (continuous batching); later requests queue")
         ->capture_default_str();
+    app.add_option("--cache-slots", o->cache_slots,
+                   "Finished requests' KV caches kept so a later prompt with the same start "
+                   "reuses them (0: off; default: --parallel)");
     app.add_option("-c,--ctx-size", o->ctx_size, "Context per request, in tokens")
         ->capture_default_str();
     app.add_option("--queue", o->queue, "Requests that may wait; more get 503 + Retry-After")
@@ -116,7 +122,8 @@ Runner add_serve(CLI::App& app) {
                    "jinja (the model's template), gemma or chatml (built-in); default: the "
                    "model's template, else a built-in one");
     app.add_option("-t,--threads", o->threads, "CPU threads (default: one per physical core)");
-    app.add_option("--device", o->device, "Device: auto (the CPU for now), cpu, cuda[:N]");
+    app.add_option("--device", o->device,
+                   "Device: auto (the CPU for now), cpu, cuda[:N], vulkan[:N]");
     return [o] { return run(*o); };
 }
 
