@@ -21,29 +21,8 @@ namespace {
 
 using json = nlohmann::json;
 
-class HttpServerTest : public ::testing::Test {
+class HttpServerTest : public SharedServerTest {
   protected:
-    static void SetUpTestSuite() {
-        // No kept caches: these tests compare a request with its repeat (streamed against
-        // whole), and a reused prefix computes the last prompt token alone, which moves the
-        // CPU's logits slightly (prefix_cache_test.cc covers reuse).
-        if (loaded() != nullptr) server_ = new Running(options(), 64, 1, /*cache_slots=*/0);
-    }
-    static void TearDownTestSuite() {
-        delete server_;
-        server_ = nullptr;
-    }
-    void SetUp() override {
-        if (server_ == nullptr)
-            GTEST_SKIP() << "the Gemma 3 270M GGUF is not fetched (run scripts/fetch-models)";
-    }
-    static json post(const std::string& path, const json& body, int* status = nullptr) {
-        auto r = server_->client().Post(path, body.dump(), "application/json");
-        EXPECT_TRUE(r) << "no response from " << path;
-        if (!r) return json();
-        if (status) *status = r->status;
-        return json::parse(r->body, nullptr, false);
-    }
     // The error envelope, checked.
     static void expect_error(const std::string& path, const std::string& body, int status,
                              const std::string& type) {
@@ -83,9 +62,7 @@ class HttpServerTest : public ::testing::Test {
         }
         return out;
     }
-    static Running* server_;
 };
-Running* HttpServerTest::server_ = nullptr;
 
 TEST_F(HttpServerTest, HealthModelsAndMetrics) {
     auto c = server_->client();

@@ -16,29 +16,8 @@ namespace {
 
 using json = nlohmann::json;
 
-class LogprobsHttpTest : public ::testing::Test {
+class LogprobsHttpTest : public SharedServerTest {
   protected:
-    static void SetUpTestSuite() {
-        // No kept caches: these tests compare a request with its repeat (streamed against
-        // whole), and a reused prefix computes the last prompt token alone, which moves the
-        // CPU's logits slightly (prefix_cache_test.cc covers reuse).
-        if (loaded() != nullptr) server_ = new Running(options(), 64, 1, /*cache_slots=*/0);
-    }
-    static void TearDownTestSuite() {
-        delete server_;
-        server_ = nullptr;
-    }
-    void SetUp() override {
-        if (server_ == nullptr)
-            GTEST_SKIP() << "the Gemma 3 270M GGUF is not fetched (run scripts/fetch-models)";
-    }
-    static json post(const std::string& path, const json& body, int* status = nullptr) {
-        auto r = server_->client().Post(path, body.dump(), "application/json");
-        EXPECT_TRUE(r) << "no response from " << path;
-        if (!r) return json();
-        if (status) *status = r->status;
-        return json::parse(r->body, nullptr, false);
-    }
     // A greedy chat completion of 8 tokens at most, with `extra` fields.
     static json chat(const std::string& user, json extra = json::object()) {
         json body = {{"messages", {{{"role", "user"}, {"content", user}}}},
@@ -65,9 +44,7 @@ class LogprobsHttpTest : public ::testing::Test {
         }
         return out;
     }
-    static Running* server_;
 };
-Running* LogprobsHttpTest::server_ = nullptr;
 
 // What every chat logprobs entry must satisfy: logprob <= 0; `top` top_logprobs, most likely
 // first, whose probabilities sum to at most 1; under greedy decoding the chosen token is the

@@ -2,10 +2,12 @@
 // port serving on its own thread, and small test options (context 256, max_tokens cap 64).
 #pragma once
 
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "backend/registry.h"
@@ -95,5 +97,33 @@ inline ServerOptions options() {
     o.max_body_bytes = 64 * 1024;
     return o;
 }
+
+// A test suite sharing one server (skipped, saying why, without the model), and JSON posts.
+class SharedServerTest : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        // No kept caches: these suites compare a request with its repeat (streamed against
+        // whole), and a reused prefix computes the last prompt token alone, which moves the
+        // CPU's logits slightly (prefix_cache_test.cc covers reuse).
+        if (loaded() != nullptr) server_ = new Running(options(), 64, 1, /*cache_slots=*/0);
+    }
+    static void TearDownTestSuite() {
+        delete server_;
+        server_ = nullptr;
+    }
+    void SetUp() override {
+        if (server_ == nullptr)
+            GTEST_SKIP() << "the Gemma 3 270M GGUF is not fetched (run scripts/fetch-models)";
+    }
+    static nlohmann::json post(const std::string& path, const nlohmann::json& body,
+                               int* status = nullptr) {
+        auto r = server_->client().Post(path, body.dump(), "application/json");
+        EXPECT_TRUE(r) << "no response from " << path;
+        if (!r) return nlohmann::json();
+        if (status) *status = r->status;
+        return nlohmann::json::parse(r->body, nullptr, false);
+    }
+    inline static Running* server_ = nullptr;
+};
 
 }  // namespace unicorn::server
