@@ -38,7 +38,12 @@ void ExecContext::copy_rows(const Tensor& src, std::span<const int64_t> src_rows
 
 Result<Tensor> ExecContext::to_host(const Tensor& t) {
     if (!t.on_device()) return t;
-    return primary_.to_host(t);
+    if (!profiling_) return primary_.to_host(t);
+    const auto t0 = std::chrono::steady_clock::now();
+    Result<Tensor> h = primary_.to_host(t);
+    sync_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    sync_calls_++;
+    return h;
 }
 
 void ExecContext::name_layer(int layer, const char* what, const Tensor& t) {

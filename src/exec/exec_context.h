@@ -32,6 +32,7 @@ class ExecContext {
     // The backend that runs `op` with a weight of type `weight`.
     Backend& backend_for(OpKind op, DType weight);
     Backend& primary() { return primary_; }
+    const Backend& primary() const { return primary_; }
 
     // An F32 activation [rows, cols] in the primary backend's memory. On failure the context
     // fails and a host tensor of the shape comes back, so the caller's flow continues.
@@ -52,7 +53,14 @@ class ExecContext {
     const std::array<OpStats, static_cast<size_t>(OpKind::kCount)>& op_stats() const {
         return stats_;
     }
-    void reset_stats() { stats_ = {}; }
+    void reset_stats() {
+        stats_ = {};
+        sync_s_ = 0;
+        sync_calls_ = 0;
+    }
+    // Host time in to_host() while profiling: a device backend's queued work finishing.
+    double sync_seconds() const { return sync_s_; }
+    int64_t sync_calls() const { return sync_calls_; }
 
     // Named intermediates ("layer.3.attn_out"); the hook (a dump tool, a test) sees a view
     // that is only valid during the call.
@@ -104,6 +112,8 @@ class ExecContext {
     Backend& cpu_;
     Status status_;
     bool profiling_ = false;
+    double sync_s_ = 0;
+    int64_t sync_calls_ = 0;
     DumpHook dump_;
     LinearObserver linear_observer_;
     std::array<OpStats, static_cast<size_t>(OpKind::kCount)> stats_{};

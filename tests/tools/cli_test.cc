@@ -14,42 +14,17 @@
 #include "io/gguf.h"
 #include "io/npy.h"
 #include "test_util.h"
+#include "tools/cli_run.h"
 
 namespace unicorn {
 namespace {
 
-struct CliRun {
-    int code = -1;
-    std::string out;  // stdout + stderr
-};
+using testing::CliRun;
+using testing::expect_clean_error;
 
-CliRun run(const std::string& args) {
-    const std::string cmd = std::string(UNICORN_BINARY) + " " + args + " 2>&1";
-    CliRun r;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return r;
-    std::array<char, 4096> buf;
-    while (fgets(buf.data(), buf.size(), p) != nullptr) r.out += buf.data();
-    const int status = pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return r;
-}
-
-std::string data(const std::string& rel) { return std::string(UNICORN_TEST_DATA) + "/" + rel; }
-
-std::string tmp(const std::string& name) {
-    return (std::filesystem::temp_directory_path() /
-            ("unicorn_cli_" + std::to_string(::getpid()) + "_" + name))
-        .string();
-}
-
-// A user-facing failure: exit 1, and the output is one line starting "unicorn: error:".
-void expect_clean_error(const CliRun& r, const std::string& needle) {
-    EXPECT_EQ(r.code, 1) << r.out;
-    EXPECT_EQ(r.out.rfind("unicorn: error: ", 0), 0u) << r.out;
-    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
-    EXPECT_NE(r.out.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.out;
-}
+CliRun run(const std::string& args) { return testing::run_cli(args); }
+std::string data(const std::string& rel) { return testing::test_data(rel); }
+std::string tmp(const std::string& name) { return testing::tmp_path("unicorn_cli", name); }
 
 TEST(Cli, LogitsWritesNpyAndGreedyJson) {
     const std::string out = tmp("logits.npy");

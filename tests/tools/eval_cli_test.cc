@@ -15,35 +15,18 @@
 #include "core/cache_dir.h"
 #include "io/gguf.h"
 #include "io/npy.h"
+#include "tools/cli_run.h"
 
 namespace unicorn {
 namespace {
 
-struct CliRun {
-    int code = -1;
-    std::string out;  // stdout (+ stderr unless kept apart)
-};
+using testing::CliRun;
 
 CliRun run(const std::string& args, bool with_stderr = true) {
-    const std::string cmd =
-        std::string(UNICORN_BINARY) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-    CliRun r;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return r;
-    std::array<char, 4096> buf;
-    while (fgets(buf.data(), buf.size(), p) != nullptr) r.out += buf.data();
-    const int status = pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return r;
+    return testing::run_cli(args, with_stderr);
 }
-
-std::string data(const std::string& rel) { return std::string(UNICORN_TEST_DATA) + "/" + rel; }
-
-std::string tmp(const std::string& name) {
-    return (std::filesystem::temp_directory_path() /
-            ("unicorn_eval_" + std::to_string(::getpid()) + "_" + name))
-        .string();
-}
+std::string data(const std::string& rel) { return testing::test_data(rel); }
+std::string tmp(const std::string& name) { return testing::tmp_path("unicorn_eval", name); }
 
 std::string write_tmp(const std::string& name, const std::string& text) {
     const std::string path = tmp(name);
@@ -51,12 +34,7 @@ std::string write_tmp(const std::string& name, const std::string& text) {
     return path;
 }
 
-void expect_clean_error(const CliRun& r, const std::string& needle) {
-    EXPECT_EQ(r.code, 1) << r.out;
-    EXPECT_EQ(r.out.rfind("unicorn: error: ", 0), 0u) << r.out;
-    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
-    EXPECT_NE(r.out.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.out;
-}
+using testing::expect_clean_error;
 
 TEST(EvalCli, BadInputBeforeTheModelLoadsGivesOneClearLine) {
     const std::string model = data("models/llama_smol.gguf");

@@ -15,6 +15,7 @@
 #include "exec/exec_context.h"
 #include "model_flags.h"
 #include "models/registry.h"
+#include "profile_report.h"
 #include "runtime/session.h"
 
 namespace unicorn::cli {
@@ -50,18 +51,6 @@ struct Row {
     }
 };
 
-void print_profile(const ExecContext& ctx) {
-    double total = 0;
-    for (const OpStats& s : ctx.op_stats()) total += s.seconds;
-    fmt::print(stderr, "{:<16} {:>10} {:>12} {:>8}\n", "op", "calls", "seconds", "share");
-    for (size_t k = 0; k < ctx.op_stats().size(); ++k) {
-        const OpStats& s = ctx.op_stats()[k];
-        if (s.calls == 0) continue;
-        fmt::print(stderr, "{:<16} {:>10} {:>12.4f} {:>7.1f}%\n", op_name(static_cast<OpKind>(k)),
-                   s.calls, s.seconds, total > 0 ? 100 * s.seconds / total : 0);
-    }
-}
-
 // Seconds for one repetition, or an error.
 Result<double> run_once(Model& model, ExecContext& ctx, int n_prompt, int n_gen,
                         std::mt19937& rng) {
@@ -95,6 +84,7 @@ int run(const BenchOptions& o) {
     ctx.set_profiling(o.profile);
     std::mt19937 rng(1234);
     std::vector<Row> rows;
+    const auto wall0 = std::chrono::steady_clock::now();
     for (int p : o.prompt)
         if (p > 0) rows.push_back({fmt::format("pp{}", p), p, 0, {}});
     for (int g : o.gen)
@@ -106,7 +96,10 @@ int run(const BenchOptions& o) {
             if (rep > 0) r.tps.push_back((r.n_prompt + r.n_gen) / *sec);
         }
     }
-    if (o.profile) print_profile(ctx);
+    if (o.profile)
+        print_profile(
+            ctx, std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count(),
+            o.output == "json");
     // A device backend's own counts (CUDA: steps run directly, captured, replayed as graphs).
     std::string counters;
     for (const auto& [name, n] : (*backend)->counters())
@@ -161,7 +154,8 @@ Runner add_bench(CLI::App& app) {
     app.add_option("-r,--repetitions", o->reps, "Repetitions of each test (after one warm-up)");
     app.add_option("-t,--threads", o->threads, "CPU threads (default: one per physical core)");
     app.add_option("-o,--output", o->output, "Output format")->check(CLI::IsMember({"md", "json"}));
-    app.add_option("--device", o->device, "Device: auto (the CPU for now), cpu, cuda[:N]");
+    app.add_option("--device", o->device,
+                   "Device: auto (the CPU for now), cpu, cuda[:N], vulkan[:N]");
     app.add_flag("--profile", o->profile, "Print time per op (all repetitions) to stderr");
     return [o] { return run(*o); };
 }

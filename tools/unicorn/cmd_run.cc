@@ -1,6 +1,7 @@
 // unicorn run: one prompt in, streamed text out (stdout), a stats line on stderr.
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -9,6 +10,7 @@
 #include "commands.h"
 #include "engine.h"
 #include "model_flags.h"
+#include "profile_report.h"
 #include "runtime/generator.h"
 #include "sampling_flags.h"
 #include "text/detokenizer.h"
@@ -33,6 +35,8 @@ struct RunOptions {
     SamplingParams sampling;
     int64_t seed = -1;
     bool quiet_stats = false;
+    bool profile = false;  // time per op at exit
+    bool json = false;     // the profile as JSON
 };
 
 int run(RunOptions o) {
@@ -102,7 +106,11 @@ int run(RunOptions o) {
         std::fflush(stdout);
         return true;
     };
+    (*e)->ctx->set_profiling(o.profile);
+    const auto wall0 = std::chrono::steady_clock::now();
     auto st = generate(session, req);
+    const double wall_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
     const std::string rest = detok.flush();
     std::fwrite(rest.data(), 1, rest.size(), stdout);
     std::fputc('\n', stdout);
@@ -118,6 +126,7 @@ int run(RunOptions o) {
                      static_cast<long long>(st->generated_tokens),
                      static_cast<unsigned long long>(o.sampling.seed));
     }
+    if (o.profile) print_profile(*(*e)->ctx, wall_s, o.json);
     return 0;
 }
 
@@ -143,8 +152,12 @@ Runner add_run(CLI::App& app) {
                    "With --chat: jinja (the model's template), gemma or chatml (built-in); "
                    "default: the model's template, else a built-in one");
     app.add_option("--stop", o->stop, "Stop when this text appears (repeatable)");
-    app.add_option("--device", o->device, "Device: auto (the CPU for now), cpu, cuda[:N]");
+    app.add_option("--device", o->device,
+                   "Device: auto (the CPU for now), cpu, cuda[:N], vulkan[:N]");
     app.add_flag("--no-stats", o->quiet_stats, "Do not print the stats line");
+    app.add_flag("--profile", o->profile,
+                 "At exit, time per op (and waiting for the device) against wall time, on stderr");
+    app.add_flag("--json", o->json, "With --profile: the profile as one JSON object");
     add_sampling_flags(app, o->sampling, o->seed);
     return [o] { return run(*o); };
 }
