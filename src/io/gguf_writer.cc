@@ -186,6 +186,10 @@ Result<std::vector<uint8_t>> GgufWriter::to_bytes() const {
             UNI_RETURN_IF_ERROR(t.fill(r, n, out.data() + start + r * plan.row_bytes));
         }
     }
+    // The last tensor is padded too, as gguf-py and ggml write it: ggml's reader loads the data
+    // section as one blob of padded tensors (llama.cpp reads an imatrix that way).
+    UNI_ASSIGN_OR_RETURN(const uint32_t align, alignment());
+    out.resize(base + align_up(out.size() - base, align), 0);
     return out;
 }
 
@@ -236,6 +240,15 @@ Status GgufWriter::write(const std::string& path) const {
             return fail("cannot write");
         }
         written += t.nbytes;
+    }
+    {  // the last tensor padded too (to_bytes() says why)
+        UNI_ASSIGN_OR_RETURN(const uint32_t align, alignment());
+        const uint64_t end = align_up(written, align);
+        while (written < end) {
+            const size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof(kZeros), end - written));
+            if (std::fwrite(kZeros, 1, n, f) != n) return fail("cannot write");
+            written += n;
+        }
     }
     if (std::fflush(f) != 0) return fail("cannot write");
     if (::fsync(::fileno(f)) != 0) return fail("cannot sync");

@@ -79,14 +79,9 @@ Status ImatrixCollector::write(const std::string& path, const ImatrixMeta& meta)
         UNI_RETURN_IF_ERROR(
             w.add_tensor(name + ".counts", DType::kF32, Shape{1}, &count, sizeof(float)));
     }
+    // The writer pads the last tensor, which llama.cpp's imatrix reader needs (it loads the data
+    // section as one blob of padded tensors).
     UNI_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, w.to_bytes());
-    // ggml's reader, when it loads tensor data (no_alloc = false, as llama.cpp loads an
-    // imatrix), reads the data section as one blob of every tensor padded to the alignment, the
-    // last one included; GgufWriter stops right after the last tensor. The data section starts
-    // aligned, so padding the whole file is the same thing.
-    bytes.resize((bytes.size() + io::kGgufDefaultAlignment - 1) / io::kGgufDefaultAlignment *
-                     io::kGgufDefaultAlignment,
-                 0);
     return write_file(path, bytes);
 }
 
