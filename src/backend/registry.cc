@@ -8,6 +8,10 @@
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/device.h"
 #endif
+#ifdef UNICORN_HAVE_VULKAN
+#include "backend/vulkan/device.h"
+#include "backend/vulkan/vulkan_backend.h"
+#endif
 
 namespace unicorn {
 
@@ -42,6 +46,28 @@ std::vector<DeviceInfo> list_devices() {
 #else
     out.push_back({"cuda", "", false, "this build has no CUDA backend (nvcc was not found)"});
 #endif
+#ifdef UNICORN_HAVE_VULKAN
+    auto vk = vulkan::vulkan_devices();
+    if (vk.ok()) {
+        for (const vulkan::VulkanDeviceInfo& d : *vk) {
+            DeviceInfo g;
+            g.name = fmt::format("vulkan:{}", d.index);
+            g.description = fmt::format(
+                "{} — {}, Vulkan {}.{}, {:.1f} GiB device-local, subgroup {}, fp16 {}, int8 {}",
+                d.name, d.type, VK_API_VERSION_MAJOR(d.api_version),
+                VK_API_VERSION_MINOR(d.api_version),
+                static_cast<double>(d.device_local_bytes) / (1 << 30), d.subgroup_size,
+                d.fp16 ? "yes" : "no", d.int8 ? "yes" : "no");
+            g.available = true;
+            out.push_back(std::move(g));
+        }
+    } else {
+        out.push_back({"vulkan", "", false, vk.status().message()});
+    }
+#else
+    out.push_back({"vulkan", "", false,
+                   "this build has no Vulkan backend (Vulkan headers or glslc were not found)"});
+#endif
     return out;
 }
 
@@ -65,8 +91,24 @@ Result<std::unique_ptr<Backend>> create_backend(const std::string& device, Threa
         return unsupported("--device " + device + ": this build has no CUDA backend");
 #endif
     }
-    return invalid_argument(
-        fmt::format("unknown device '{}' (available: cpu, cuda[:N] where built)", device));
+    if (device == "vulkan" || device.rfind("vulkan:", 0) == 0) {
+#ifdef UNICORN_HAVE_VULKAN
+        int index = 0;
+        if (device.size() > 7) {
+            const std::string n = device.substr(7);
+            if (n.empty() || n.size() > 6 || n.find_first_not_of("0123456789") != std::string::npos)
+                return invalid_argument(fmt::format("bad device '{}' (expected vulkan:N)", device));
+            index = std::stoi(n);
+        }
+        auto b = vulkan::VulkanBackend::create(index);
+        if (!b.ok()) return b.status().with_context("--device " + device);
+        return std::unique_ptr<Backend>(std::move(*b));
+#else
+        return unsupported("--device " + device + ": this build has no Vulkan backend");
+#endif
+    }
+    return invalid_argument(fmt::format(
+        "unknown device '{}' (available: cpu, cuda[:N], vulkan[:N] where built)", device));
 }
 
 }  // namespace unicorn

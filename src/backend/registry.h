@@ -20,8 +20,9 @@ struct DeviceInfo {
 
 std::vector<DeviceInfo> list_devices();
 
-// "cpu", "cuda" / "cuda:N" (CUDA builds), or "auto" (the CPU for now: the CUDA path is not yet
-// faster end to end — see docs/perf.md). Unknown names are an error.
+// "cpu", "cuda" / "cuda:N" (CUDA builds), "vulkan" / "vulkan:N" (Vulkan builds), or "auto" (the CPU
+// for now: the CUDA path is not yet faster end to end — see docs/perf.md). Unknown names are an
+// error.
 Result<std::unique_ptr<Backend>> create_backend(const std::string& device, ThreadPool& pool);
 
 }  // namespace unicorn

@@ -30,7 +30,7 @@ strip $C/bin/*
 gcc -O2 -shared -fPIC -o $C/lib/libsprof.so tools/gpu/sampling_profiler.c
 # Non-system shared libraries the binaries use (fmt, OpenMP for llama-quantize).
 for lib in $(ldd $C/bin/* 2>/dev/null | awk '/=> \// {print $3}' | sort -u |
-             grep -E 'fmt|gtest|gmock|gomp|httplib'); do
+             grep -E 'fmt|gtest|gmock|gomp|httplib|vulkan'); do
   cp -L "$lib" $C/lib/
 done
 G270=${UNICORN_CACHE:-$HOME/.cache/unicorn}/models/gemma-3-270m-Q4_K_M.gguf

@@ -130,7 +130,8 @@ Runner add_chat(CLI::App& app) {
         ->capture_default_str();
     app.add_option("-t,--threads", o->threads, "CPU threads (default: one per physical core)");
     app.add_option("-c,--ctx-size", o->ctx_size, "Context size in tokens")->capture_default_str();
-    app.add_option("--device", o->device, "Device: auto (the CPU for now), cpu, cuda[:N]");
+    app.add_option("--device", o->device,
+                   "Device: auto (the CPU for now), cpu, cuda[:N], vulkan[:N]");
     app.add_flag("--stats", o->stats, "Print speed after each reply (stderr)");
     add_sampling_flags(app, o->sampling, o->seed);
     return [o] { return run(*o); };

@@ -246,7 +246,8 @@ Runner add_eval(CLI::App& app) {
     app.add_option("-t,--threads", o->threads, "CPU threads (default: one per physical core)");
     app.add_option("-b,--batch", o->batch, "Tokens per forward pass (default 256)")
         ->check(CLI::Range(1, 65536));
-    app.add_option("--device", o->device, "Device: auto (the CPU for now), cpu, cuda[:N]");
+    app.add_option("--device", o->device,
+                   "Device: auto (the CPU for now), cpu, cuda[:N], vulkan[:N]");
     app.add_option("--save-logits", o->save_logits,
                    "Save the scored positions' log-probabilities (a base for --kl-base)");
     app.add_option("--kl-base", o->kl_base,

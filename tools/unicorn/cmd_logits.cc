@@ -123,7 +123,8 @@ Runner add_logits(CLI::App& app) {
     app.add_option("-t,--threads", o->threads, "CPU threads (default: one per physical core)");
     app.add_option("--chunk", o->chunk, "Prefill chunk size in tokens")
         ->check(CLI::Range(1, 65536));
-    app.add_option("--device", o->device, "Device: auto (the CPU for now), cpu, cuda[:N]");
+    app.add_option("--device", o->device,
+                   "Device: auto (the CPU for now), cpu, cuda[:N], vulkan[:N]");
     return [o] { return run(*o); };
 }
 
