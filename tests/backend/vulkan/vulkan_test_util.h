@@ -12,41 +12,14 @@
 #include <random>
 #include <vector>
 
+#include "backend/device_test_mat.h"
 #include "backend/vulkan/vulkan_backend.h"
 
 namespace unicorn::vulkan_test {
 
-constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-
-// A host F32 matrix of `rows` rows, `cols` used columns, row r at data[r·stride]; the gap
-// (stride − cols floats after each row) holds NaN.
-struct Mat {
-    int64_t rows = 0, cols = 0, stride = 0;
-    std::vector<float> data;
-    Mat(int64_t r, int64_t c, int64_t pad = 0)
-        : rows(r), cols(c), stride(c + pad), data(static_cast<size_t>(r * (c + pad)), kNaN) {}
-    float& at(int64_t r, int64_t c) { return data[static_cast<size_t>(r * stride + c)]; }
-    float at(int64_t r, int64_t c) const { return data[static_cast<size_t>(r * stride + c)]; }
-    Tensor tensor() const {
-        return Tensor::view(DType::kF32, Shape{rows, cols}, const_cast<float*>(data.data()),
-                            static_cast<size_t>(stride) * sizeof(float));
-    }
-};
-
-// max |got − want| / max |want| (NaN counts as infinite); got's row gaps must still be NaN.
-inline double max_rel_err(const Mat& got, const Mat& want) {
-    double err = 0, scale = 0;
-    for (int64_t r = 0; r < got.rows; ++r) {
-        for (int64_t c = 0; c < got.cols; ++c) {
-            const double d = std::fabs(static_cast<double>(got.at(r, c)) - want.at(r, c));
-            err = std::isnan(d) ? INFINITY : std::max(err, d);
-            scale = std::max(scale, std::fabs(static_cast<double>(want.at(r, c))));
-        }
-        for (int64_t c = got.cols; c < got.stride; ++c)
-            EXPECT_TRUE(std::isnan(got.at(r, c))) << "row gap written at " << r << "," << c;
-    }
-    return err / std::max(scale, 1e-30);
-}
+using testing::kNaN;
+using testing::Mat;
+using testing::max_rel_err;
 
 class VulkanOpTest : public ::testing::Test {
   protected:
