@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <random>
 
@@ -17,6 +18,7 @@
 #include "models/registry.h"
 #include "profile_report.h"
 #include "runtime/session.h"
+#include "svg_plot.h"
 
 namespace unicorn::cli {
 namespace {
@@ -31,6 +33,7 @@ struct BenchOptions {
     std::string output = "md";
     std::string device = "auto";
     bool profile = false;
+    std::string plot;  // SVG file: tokens/s against length
 };
 
 struct Row {
@@ -50,6 +53,27 @@ struct Row {
         return std::sqrt(s / static_cast<double>(tps.size() - 1));
     }
 };
+
+// `--plot`: prefill and decode tokens/s against their lengths, one line each.
+Status write_plot(const std::string& path, const std::vector<Row>& rows, const std::string& arch,
+                  const std::string& device) {
+    PlotSeries pp{"prefill (pp)", {}}, tg{"decode (tg)", {}};
+    for (const Row& r : rows) {
+        if (r.n_prompt > 0) pp.points.push_back({double(r.n_prompt), r.mean(), r.sd()});
+        if (r.n_gen > 0) tg.points.push_back({double(r.n_gen), r.mean(), r.sd()});
+    }
+    std::vector<PlotSeries> series;
+    for (PlotSeries* s : {&pp, &tg})
+        if (!s->points.empty()) series.push_back(std::move(*s));
+    const std::string svg =
+        svg_line_chart(fmt::format("unicorn bench: {} on {}", arch, device),
+                       "tokens (prompt length / generated)", "tokens/s", series);
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (f == nullptr) return io_error(fmt::format("--plot: cannot write '{}'", path));
+    const bool ok = std::fwrite(svg.data(), 1, svg.size(), f) == svg.size();
+    if (std::fclose(f) != 0 || !ok) return io_error(fmt::format("--plot: cannot write '{}'", path));
+    return ok_status();
+}
 
 // Seconds for one repetition, or an error.
 Result<double> run_once(Model& model, ExecContext& ctx, int n_prompt, int n_gen,
@@ -76,6 +100,11 @@ int run(const BenchOptions& o) {
     if (!load.ok()) return fail(load.status().message());
     auto model = load_model(o.model, *load);
     if (!model.ok()) return fail(model.status().to_string());
+    if (!o.plot.empty()) {  // an unwritable --plot fails now, not after the benchmark
+        std::FILE* f = std::fopen(o.plot.c_str(), "ab");
+        if (f == nullptr) return fail(fmt::format("--plot: cannot write '{}'", o.plot));
+        std::fclose(f);
+    }
     ThreadPool pool(o.threads);
     auto backend = create_backend(o.device, pool);
     if (!backend.ok()) return fail(backend.status().message());
@@ -95,6 +124,10 @@ int run(const BenchOptions& o) {
             if (!sec.ok()) return fail(sec.status().to_string());
             if (rep > 0) r.tps.push_back((r.n_prompt + r.n_gen) / *sec);
         }
+    }
+    if (!o.plot.empty()) {
+        Status s = write_plot(o.plot, rows, (*model)->info().architecture, (*backend)->name());
+        if (!s.ok()) return fail(s.message());
     }
     if (o.profile)
         print_profile(
@@ -157,6 +190,8 @@ Runner add_bench(CLI::App& app) {
     app.add_option("--device", o->device,
                    "Device: auto (the CPU for now), cpu, cuda[:N], vulkan[:N]");
     app.add_flag("--profile", o->profile, "Print time per op (all repetitions) to stderr");
+    app.add_option("--plot", o->plot,
+                   "Write an SVG chart of tokens/s against length (e.g. -p 64,128,256,512)");
     return [o] { return run(*o); };
 }
 

@@ -1,9 +1,12 @@
-// `--profile` as a user reads it (the real Gemma 3 270M, skipped when not fetched): the op times
-// account for the wall time of the generation they profile (within 10 %, issue 9), the JSON form
-// carries every field, and the table names each op once.
+// Performance monitoring as a user reads it: `--profile` on the real Gemma 3 270M (skipped when
+// not fetched) — the op times account for the wall time of the generation they profile (within
+// 10 %, issue 9) and the JSON form carries every field; `bench --plot` writes an SVG chart.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -44,6 +47,30 @@ TEST(ProfileCli, RunProfileAccountsForTheWallTime) {
     EXPECT_GT(wall, 0.0);
     EXPECT_LE(j["total_seconds"].get<double>(), wall);
     EXPECT_GE(j["total_seconds"].get<double>(), 0.9 * wall) << "op times leave >10 % of wall";
+}
+
+TEST(BenchPlot, WritesAnSvgChartWithAPointPerTest) {
+    const std::string svg = testing::tmp_path("unicorn_plot", "bench.svg");
+    const testing::CliRun r =
+        testing::run_cli("bench -m " + testing::test_data("models/llama_smol") +
+                         " -p 8,16 -n 4,8 -r 1 -t 2 --plot " + svg);
+    ASSERT_EQ(r.code, 0) << r.out;
+    std::ifstream in(svg);
+    const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(doc.rfind("<svg ", 0), 0u) << doc.substr(0, 80);
+    EXPECT_NE(doc.find("</svg>"), std::string::npos);
+    auto count = [&](const std::string& what) {
+        size_t n = 0;
+        for (size_t at = doc.find(what); at != std::string::npos; at = doc.find(what, at + 1)) ++n;
+        return n;
+    };
+    EXPECT_EQ(count("<polyline"), 2u);  // prefill and decode
+    EXPECT_EQ(count("<circle"), 4u);    // pp8, pp16, tg4, tg8
+    std::remove(svg.c_str());
+    testing::expect_clean_error(
+        testing::run_cli("bench -m " + testing::test_data("models/llama_smol") +
+                         " -p 8 -n 0 -r 1 --plot /nonexistent/dir/x.svg"),
+        "--plot");
 }
 
 }  // namespace
