@@ -13,6 +13,13 @@ Writes tests/data/quantize/:
         (the tensor table — names in llama.cpp's order and shapes — is listed once). Also
         "Q4_K_M>F16" and "Q4_K_M>Q4_0": llama-quantize --allow-requantize of the Q4_K_M file.
 
+    <fixture>.imatrix.gguf, <fixture>.imatrix.refs.json  (tiny_llama and tiny_gemma3)
+        A synthetic importance matrix in llama.cpp's GGUF imatrix format (heavy-tailed column
+        importances from a seeded generator; one weight with count 0, which llama.cpp reads as
+        importance 1), and what `llama-quantize --imatrix` wrote with it for IMATRIX_TYPES: the
+        type and sha256 of every tensor, and the quantize.imatrix.* keys it added (the file's own
+        sha256 is left out: quantize.imatrix.file holds the path as typed).
+
 Fixtures:
     tiny_llama   8 layers, d_model 256, untied output, GQA 4:1 (Q2_K's attn_v rule), an FFN
                  width of 288 so every ffn_down row (288) is not a whole number of 256-blocks
@@ -26,7 +33,7 @@ Fixtures:
 
 Usage (from the repository root; needs a build with bench/ for make_random_like):
     python3 tools/make_quantize_refs.py [--make-random-like build/bench/make_random_like]
-        [--llama-quantize ~/.cache/unicorn/peer/bin/llama-quantize]
+        [--llama-quantize ~/.cache/unicorn/peer/bin/llama-quantize] [--imatrix-only]
 
 The references were made with llama.cpp commit 0c1e57098bba43ac29e6e3b677cdceebdd22334f (as
 vendored in llama-cpp-python 0.3.36), built as described in ~/.cache/unicorn/peer/bin/BUILD_INFO.
@@ -35,6 +42,7 @@ vendored in llama-cpp-python 0.3.36), built as described in ~/.cache/unicorn/pee
 import argparse
 import hashlib
 import json
+import math
 import os
 import re
 import struct
@@ -249,6 +257,101 @@ def reference(llama_quantize, fixture, qtype, tmp, extra=(), keep=None):
     return [(n, shape) for n, _, shape, _ in tensors], ref
 
 
+# ---------------------------------------------------------------------------------------------
+# Importance-weighted quantization
+
+IMATRIX_TYPES = ["Q4_0", "Q5_0", "Q4_K_M", "Q5_K_M", "Q3_K_M", "Q2_K"]
+IMATRIX_SEED = 7
+IMATRIX_DATASET = "synthetic (tools/make_quantize_refs.py)"
+LINEAR = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
+
+
+def imatrix_bytes(tensors):
+    """A GGUF imatrix for the blk.* linear weights of `tensors` ([(name, shape)])."""
+    import random
+    rng = random.Random(IMATRIX_SEED)
+    weights = sorted((n, shape) for n, shape in tensors
+                     if n.startswith("blk.") and n.split(".")[2] in LINEAR)
+    kv = [("general.type", 8, "imatrix"), ("imatrix.datasets", 9, (8, [IMATRIX_DATASET])),
+          u32("imatrix.chunk_count", 4), u32("imatrix.chunk_size", 512)]
+    entries = []
+    for i, (name, shape) in enumerate(weights):
+        count = 0.0 if i == 1 else 2048.0  # the second weight was never seen
+        # Mean squares spanning ~4 decades with a few large columns, as real activations have.
+        sums = [count * math.exp(rng.gauss(0.0, 1.5)) for _ in range(shape[-1])]
+        entries.append((name + ".in_sum2", [shape[-1]], sums))
+        entries.append((name + ".counts", [1], [count]))
+    out = b"GGUF" + struct.pack("<IQQ", 3, len(entries), len(kv))
+    for key, t, v in kv:
+        out += enc_str(key) + struct.pack("<I", t) + enc_value(t, v)
+    offset = 0
+    for name, shape, _ in entries:
+        out += enc_str(name) + struct.pack("<I", 1) + struct.pack("<Q", shape[0])
+        out += struct.pack("<IQ", 0, offset)
+        offset = (offset + 4 * shape[0] + ALIGN - 1) // ALIGN * ALIGN
+    out += b"\0" * ((-len(out)) % ALIGN)
+    for _, shape, vals in entries:
+        blob = struct.pack(f"<{len(vals)}f", *vals)
+        out += blob + b"\0" * ((-len(blob)) % ALIGN)
+    return out
+
+
+def gguf_metadata(path):
+    """The metadata of a GGUF file as {key: value} (arrays as lists)."""
+    data = open(path, "rb").read()
+    pos = 24
+    n_kv = struct.unpack_from("<Q", data, 16)[0]
+
+    def take(fmt):
+        nonlocal pos
+        vals = struct.unpack_from("<" + fmt, data, pos)
+        pos += struct.calcsize("<" + fmt)
+        return vals
+
+    def value(t):
+        nonlocal pos
+        if t == 8:
+            (n,) = take("Q")
+            v = data[pos:pos + n].decode()
+            pos += n
+            return v
+        if t == 9:
+            et, n = take("IQ")
+            return [value(et) for _ in range(n)]
+        return take(SCALAR_FMT[t])[0]
+
+    kv = {}
+    for _ in range(n_kv):
+        key = value(8)
+        (t,) = take("I")
+        kv[key] = value(t)
+    return kv
+
+
+def imatrix_references(llama_quantize, name, gguf, out_dir, tmp):
+    imatrix = os.path.join(out_dir, f"{name}.imatrix.gguf")
+    tensors, _ = read_gguf(gguf)
+    with open(imatrix, "wb") as f:
+        f.write(imatrix_bytes([(n, shape) for n, _, shape, _ in tensors]))
+    refs = {"llama_cpp_commit": LLAMA_CPP_COMMIT, "imatrix": f"{name}.imatrix.gguf",
+            "imatrix_sha256": sha256(open(imatrix, "rb").read()), "outputs": {}}
+    for qtype in IMATRIX_TYPES:
+        out = os.path.join(tmp, f"imatrix-{qtype}.gguf")
+        _, ref = reference(llama_quantize, gguf, qtype, tmp, extra=["--imatrix", imatrix],
+                           keep=out)
+        ref["sha256"] = [sha256(b) for _, _, _, b in read_gguf(out)[0]]
+        meta = gguf_metadata(out)
+        ref["imatrix_keys"] = {k: v for k, v in meta.items()
+                               if k.startswith("quantize.imatrix.") and k != "quantize.imatrix.file"}
+        del ref["file_sha256"]
+        os.remove(out)
+        refs["outputs"][qtype] = ref
+    path = os.path.join(out_dir, f"{name}.imatrix.refs.json")
+    with open(path, "w") as f:
+        f.write(json.dumps(refs, indent=1) + "\n")
+    print(f"wrote {path}: {len(IMATRIX_TYPES)} types with an importance matrix")
+
+
 def dump(refs):
     """JSON with one tensor or hash per line (readable diffs, no deep indentation)."""
     lines = ["{"]
@@ -278,6 +381,8 @@ def main():
     ap.add_argument("--llama-quantize",
                     default=os.path.expanduser("~/.cache/unicorn/peer/bin/llama-quantize"))
     ap.add_argument("--out", default=os.path.join(root, "tests/data/quantize"))
+    ap.add_argument("--imatrix-only", action="store_true",
+                    help="only the importance-matrix references (*.imatrix.*)")
     args = ap.parse_args()
     info = os.path.join(os.path.dirname(args.llama_quantize), "BUILD_INFO")
     if not os.path.exists(info) or LLAMA_CPP_COMMIT not in open(info).read():
@@ -295,6 +400,10 @@ def main():
             subprocess.run([args.make_random_like, "--seed", str(SEED), "-o", gguf, hdr],
                            check=True, capture_output=True)
             fixtures.append((name, gguf, {"header": f"{name}.hdr.gguf", "seed": SEED}))
+        if args.imatrix_only:
+            for name, gguf, _ in fixtures:
+                imatrix_references(args.llama_quantize, name, gguf, args.out, tmp)
+            return
         fixtures.append(("gemma3n_tiny", os.path.join(root, "tests/data/models/gemma3n_tiny.llamacpp.gguf"),
                          {"file": "../models/gemma3n_tiny.llamacpp.gguf"}))
 
@@ -321,6 +430,8 @@ def main():
                 f.write(dump(refs))
             json.load(open(path))  # well-formed
             print(f"wrote {path}: {len(TYPES)} types")
+            if name != "gemma3n_tiny":
+                imatrix_references(args.llama_quantize, name, gguf, args.out, tmp)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,13 @@
 #include <filesystem>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <vector>
 
 #include "core/thread_pool.h"
 #include "io/gguf.h"
 #include "io/gguf_writer.h"
+#include "models/importance_matrix.h"
 #include "models/registry.h"
 #include "quant/quantize.h"
 
@@ -147,7 +149,60 @@ struct Job {
     QuantChoice choice;
     Shape shape;  // as written
     int index;
+    const float* importance = nullptr;  // per column, from the imatrix; null: unweighted
 };
+
+// The keys llama-quantize --imatrix sets (tools/quantize/quantize.cpp); they replace any the
+// input has.
+constexpr const char* kImatrixKeys[] = {"quantize.imatrix.file", "quantize.imatrix.dataset",
+                                        "quantize.imatrix.entries_count",
+                                        "quantize.imatrix.chunks_count"};
+
+bool is_imatrix_key(const std::string& key) {
+    for (const char* k : kImatrixKeys)
+        if (key == k) return true;
+    return false;
+}
+
+// The imatrix entry of a tensor that is being quantized, as llama.cpp picks it: by name; an
+// entry whose length is not the row length is an error (a model/imatrix mismatch that would
+// otherwise silently quantize unweighted), except for token_embd, which llama.cpp lets pass.
+Result<const float*> importance_for(const ImportanceMatrix& m, const std::string& name,
+                                    const Shape& shape) {
+    const std::vector<float>* e = m.find(name);
+    if (e == nullptr) return static_cast<const float*>(nullptr);
+    if (static_cast<int64_t>(e->size()) == shape.cols()) return e->data();
+    if (name == "token_embd.weight") return static_cast<const float*>(nullptr);
+    return invalid_argument(fmt::format(
+        "importance matrix '{}' has {} values for '{}', whose rows have {}: it was not made "
+        "for this model",
+        m.path, e->size(), name, shape.cols()));
+}
+
+// Replaces the scheme's type of the tensors named in `types` (the hybrid preset).
+Status apply_tensor_types(const std::map<std::string, DType>& types,
+                          const std::vector<QuantTensor>& described,
+                          std::vector<QuantChoice>& choices) {
+    size_t used = 0;
+    for (size_t k = 0; k < described.size(); ++k) {
+        auto it = types.find(described[k].name);
+        if (it == types.end()) continue;
+        ++used;
+        const QuantTensor& t = described[k];
+        if (!choices[k].quantizable)
+            return invalid_argument(
+                fmt::format("tensor '{}' is not quantizable; it keeps its type", t.name));
+        if (t.shape.cols() % dtype_block_size(it->second) != 0)
+            return invalid_argument(fmt::format(
+                "type {} does not fit tensor '{}': rows of {} are not whole {}-element blocks",
+                dtype_name(it->second), t.name, t.shape.cols(), dtype_block_size(it->second)));
+        choices[k].type = it->second;
+        choices[k].fell_back = false;
+    }
+    if (used != types.size())
+        return invalid_argument("a per-tensor type names a tensor the model does not have");
+    return ok_status();
+}
 
 struct Writer {
     const std::vector<Job>* jobs;
@@ -184,7 +239,8 @@ struct Writer {
                         }
                         continue;
                     }
-                    quant::quantize_row(to, row.data(), out + r * dst_row, cols);
+                    quant::quantize_row_weighted(to, row.data(), out + r * dst_row, cols,
+                                                 j.importance);
                 }
             });
         }
@@ -262,6 +318,12 @@ Result<QuantizeSummary> quantize_model(const QuantizeOptions& o,
         UNI_ASSIGN_OR_RETURN(src, open_gguf(o.input));
     }
     UNI_ASSIGN_OR_RETURN(const QuantModelFacts facts, model_facts(src));
+    QuantRequest request = o.request;
+    std::optional<ImportanceMatrix> imatrix;
+    if (!o.imatrix_path.empty()) {
+        UNI_ASSIGN_OR_RETURN(imatrix, load_importance_matrix(o.imatrix_path));
+        request.has_imatrix = true;
+    }
 
     // llama.cpp's order, and its shapes (no leading 1s).
     std::vector<size_t> order(src.tensors.size());
@@ -275,7 +337,8 @@ Result<QuantizeSummary> quantize_model(const QuantizeOptions& o,
         described.push_back(
             {src.tensors[i].name, src.tensors[i].dtype, ggml_shape(src.tensors[i].shape)});
     UNI_ASSIGN_OR_RETURN(std::vector<QuantChoice> choices,
-                         choose_quant_types(facts, o.request, described));
+                         choose_quant_types(facts, request, described));
+    UNI_RETURN_IF_ERROR(apply_tensor_types(o.tensor_types, described, choices));
 
     QuantizeSummary sum;
     sum.scheme = o.request.scheme.name;
@@ -300,7 +363,13 @@ Result<QuantizeSummary> quantize_model(const QuantizeOptions& o,
         sum.output_tensor_bytes += static_cast<size_t>(described[k].shape.rows()) *
                                    dtype_row_bytes(c.type, described[k].shape.cols());
         ++sum.output_types[dtype_name(c.type)];
-        jobs.push_back({&t, c, described[k].shape, static_cast<int>(k)});
+        Job job{&t, c, described[k].shape, static_cast<int>(k)};
+        if (imatrix && c.type != t.dtype) {
+            UNI_ASSIGN_OR_RETURN(job.importance, importance_for(*imatrix, t.name, job.shape));
+            if (job.importance != nullptr && quant::has_weighted_quantizer(c.type))
+                ++sum.n_weighted;
+        }
+        jobs.push_back(job);
     }
     sum.n_tensors = static_cast<int>(jobs.size());
 
@@ -310,12 +379,23 @@ Result<QuantizeSummary> quantize_model(const QuantizeOptions& o,
     // them); split keys describe the input's shards, not this file.
     for (const auto& [key, value] : src.metadata) {
         if (key == "general.quantization_version" || key == "general.file_type" ||
-            key == "split.no" || key == "split.count" || key == "split.tensors.count")
+            key == "split.no" || key == "split.count" || key == "split.tensors.count" ||
+            (imatrix && is_imatrix_key(key)))
             continue;
         w.set(key, value);
     }
     w.set_u32("general.quantization_version", kQuantizationVersion);
     w.set_u32("general.file_type", o.request.scheme.file_type);
+    if (imatrix) {
+        // llama-quantize copies both strings into 128-byte buffers.
+        const auto clip = [](const std::string& v) { return v.substr(0, 127); };
+        w.set_string(kImatrixKeys[0], clip(imatrix->path));
+        if (!imatrix->datasets.empty()) w.set_string(kImatrixKeys[1], clip(imatrix->datasets[0]));
+        w.set_u32(kImatrixKeys[2], static_cast<uint32_t>(imatrix->entries.size()));
+        if (imatrix->chunk_count > 0)
+            w.set_u32(kImatrixKeys[3], static_cast<uint32_t>(imatrix->chunk_count));
+    }
+    for (const auto& [key, value] : o.extra_metadata) w.set_string(key, value);
     uint64_t alignment = io::kGgufDefaultAlignment;
     if (const io::GgufValue* a = find_key(src, "general.alignment")) {
         UNI_ASSIGN_OR_RETURN(alignment, a->as_u64());

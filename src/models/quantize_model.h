@@ -14,6 +14,8 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/dtype.h"
 #include "core/status.h"
@@ -27,6 +29,15 @@ struct QuantizeOptions {
     QuantRequest request;
     bool allow_requantize = false;  // quantized input tensors may be dequantized and requantized
     int threads = 0;                // 0: one per core
+    // llama.cpp GGUF imatrix (models/importance_matrix.h): tensors with an entry are quantized
+    // by the weighted quantizers, as llama-quantize --imatrix does, and the file gets its
+    // quantize.imatrix.* keys.
+    std::string imatrix_path;
+    // Per-tensor types that replace the scheme's choice (the hybrid preset's); each must be a
+    // quantizable tensor whose rows fit the type.
+    std::map<std::string, DType> tensor_types;
+    // Extra string keys written after llama.cpp's (e.g. the hybrid preset's choices).
+    std::vector<std::pair<std::string, std::string>> extra_metadata;
 };
 
 // Reported after each chunk of rows (at most a few MiB) and once more when a tensor is done.
@@ -48,6 +59,7 @@ struct QuantizeSummary {
     int n_tensors = 0;
     int n_converted = 0;  // written in another type than the input's
     int n_fallback = 0;   // quantizable tensors whose rows did not fit the scheme's type
+    int n_weighted = 0;   // quantized with importance weights (an imatrix entry)
     int64_t n_elements = 0;
     size_t input_tensor_bytes = 0, output_tensor_bytes = 0;
     uint64_t output_file_bytes = 0;

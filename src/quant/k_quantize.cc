@@ -46,11 +46,13 @@ float signed_abs_max(const float* x, int n) {
     return max;
 }
 
-// Symmetric fit with weights w = x² (rmse_type 1 in ggml): returns the scale; codes (biased
-// by +nmax) go to `codes`. The starting inverse scale maps the largest-magnitude element to
-// -nmax; neighbours -(nmax ± 0.1·k)/max are tried and the one with the largest
-// (Σw·x·l)² / Σw·l² (the least-squares error reduction) is kept.
-float fit_symmetric(int n, int nmax, const float* x, uint8_t* codes) {
+}  // namespace
+
+// Symmetric fit (ggml make_qx_quants, rmse_type 1) with weights `qw`, or w = x² when qw is
+// null: returns the scale; codes (biased by +nmax) go to `codes`. The starting inverse scale
+// maps the largest-magnitude element to -nmax; neighbours -(nmax ± 0.1·k)/max are tried and
+// the one with the largest (Σw·x·l)² / Σw·l² (the least-squares error reduction) is kept.
+float fit_symmetric(int n, int nmax, const float* x, const float* qw, uint8_t* codes) {
     const float max = signed_abs_max(x, n);
     if (std::fabs(max) < kGroupMaxEps) {
         std::memset(codes, 0, static_cast<size_t>(n));
@@ -61,7 +63,7 @@ float fit_symmetric(int n, int nmax, const float* x, uint8_t* codes) {
         *suml2 = 0.0f;
         for (int i = 0; i < n; ++i) {
             const int l = clamp_int(round_nearest_even(iscale * x[i]), -nmax, nmax - 1);
-            const float w = x[i] * x[i];
+            const float w = qw != nullptr ? qw[i] : x[i] * x[i];
             *sumlx += w * x[i] * static_cast<float>(l);
             *suml2 += w * static_cast<float>(l) * static_cast<float>(l);
         }
@@ -91,6 +93,8 @@ float fit_symmetric(int n, int nmax, const float* x, uint8_t* codes) {
     }
     return scale;
 }
+
+namespace {
 
 // Q3_K's fit: codes in [-nmax, nmax-1] with weights x²; after the max-abs start, each code is
 // moved to the value the current least-squares scale prefers whenever that raises
@@ -138,13 +142,7 @@ float fit_symmetric_q3(int n, int nmax, const float* x, uint8_t* codes) {
     return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
 }
 
-struct OffsetFitParams {
-    int nmax;      // codes 0..nmax
-    float rmin;    // first candidate inverse scale is (nmax + rmin) / (max - min)
-    float rdelta;  // candidate step
-    int nstep;     // candidates rmin, rmin + rdelta, ..., rmin + nstep·rdelta
-    bool use_mad;  // weighted absolute error instead of squared error
-};
+}  // namespace
 
 // Fit x ≈ scale·l - min_out with l in [0, nmax], min_out >= 0 (the min is only ever
 // subtracted). Starts from the min/max grid, then for each candidate inverse scale solves the
@@ -231,6 +229,48 @@ void pack_2bit(const uint8_t* l, uint8_t* qs) {
         }
     }
 }
+
+void pack_q3_k_codes(const uint8_t* codes, BlockQ3_K& blk) {
+    // Codes 4..7 set the (non-inverted) high bit in hmask[e % 32], bit e / 32; the low two
+    // bits go to qs.
+    uint8_t low[kQKK];
+    std::memset(blk.hmask, 0, sizeof(blk.hmask));
+    for (int e = 0; e < kQKK; ++e) {
+        int q = codes[e];
+        if (q > 3) {
+            blk.hmask[e % 32] = static_cast<uint8_t>(blk.hmask[e % 32] | (1 << (e / 32)));
+            q -= 4;
+        }
+        low[e] = static_cast<uint8_t>(q);
+    }
+    pack_2bit(low, blk.qs);
+}
+
+void pack_q4_k_codes(const uint8_t* l, BlockQ4_K& blk) {
+    // Chunk c of 64: low nibble element 64c + i, high nibble element 64c + 32 + i.
+    for (int c = 0; c < 4; ++c) {
+        for (int i = 0; i < 32; ++i) {
+            blk.qs[32 * c + i] = static_cast<uint8_t>(l[64 * c + i] | (l[64 * c + 32 + i] << 4));
+        }
+    }
+}
+
+void pack_q5_k_codes(const uint8_t* l, BlockQ5_K& blk) {
+    // As Q4_K for the low nibbles; bit 4 of element 32s + i goes to qh[i] bit s.
+    std::memset(blk.qh, 0, sizeof(blk.qh));
+    for (int e = 0; e < kQKK; ++e) {
+        if (l[e] > 15) blk.qh[e % 32] = static_cast<uint8_t>(blk.qh[e % 32] | (1 << (e / 32)));
+    }
+    for (int c = 0; c < 4; ++c) {
+        for (int i = 0; i < 32; ++i) {
+            const int lo = l[64 * c + i] & 0x0f;
+            const int hi = l[64 * c + 32 + i] & 0x0f;
+            blk.qs[32 * c + i] = static_cast<uint8_t>(lo | (hi << 4));
+        }
+    }
+}
+
+namespace {
 
 // Shared by Q4_K and Q5_K: fit 8 sub-blocks of 32 with scale and min, quantize those to 6
 // bits against d = max_scale/63 and dmin = max_min/63, pack them, then recode every element
@@ -386,19 +426,7 @@ void quantize_q3_k(const float* x, BlockQ3_K* y, int64_t n) {
                 codes[16 * s + i] = static_cast<uint8_t>(clamp_int(q, -4, 3) + 4);
             }
         }
-        // Codes 4..7 set the (non-inverted) high bit in hmask[e % 32], bit e / 32; the low two
-        // bits go to qs.
-        uint8_t low[kQKK];
-        std::memset(blk.hmask, 0, sizeof(blk.hmask));
-        for (int e = 0; e < kQKK; ++e) {
-            int q = codes[e];
-            if (q > 3) {
-                blk.hmask[e % 32] = static_cast<uint8_t>(blk.hmask[e % 32] | (1 << (e / 32)));
-                q -= 4;
-            }
-            low[e] = static_cast<uint8_t>(q);
-        }
-        pack_2bit(low, blk.qs);
+        pack_q3_k_codes(codes, blk);
     }
 }
 
@@ -407,13 +435,7 @@ void quantize_q4_k(const float* x, BlockQ4_K* y, int64_t n) {
         BlockQ4_K& blk = y[b];
         uint8_t l[kQKK];
         fit_k4_style(x, 15, -1.0f, 20, &blk.d, &blk.dmin, blk.scales, l);
-        // Chunk c of 64: low nibble element 64c + i, high nibble element 64c + 32 + i.
-        for (int c = 0; c < 4; ++c) {
-            for (int i = 0; i < 32; ++i) {
-                blk.qs[32 * c + i] =
-                    static_cast<uint8_t>(l[64 * c + i] | (l[64 * c + 32 + i] << 4));
-            }
-        }
+        pack_q4_k_codes(l, blk);
     }
 }
 
@@ -422,22 +444,18 @@ void quantize_q5_k(const float* x, BlockQ5_K* y, int64_t n) {
         BlockQ5_K& blk = y[b];
         uint8_t l[kQKK];
         fit_k4_style(x, 31, -0.5f, 15, &blk.d, &blk.dmin, blk.scales, l);
-        // As Q4_K for the low nibbles; bit 4 of element 32s + i goes to qh[i] bit s.
-        std::memset(blk.qh, 0, sizeof(blk.qh));
-        for (int e = 0; e < kQKK; ++e) {
-            if (l[e] > 15) blk.qh[e % 32] = static_cast<uint8_t>(blk.qh[e % 32] | (1 << (e / 32)));
-        }
-        for (int c = 0; c < 4; ++c) {
-            for (int i = 0; i < 32; ++i) {
-                const int lo = l[64 * c + i] & 0x0f;
-                const int hi = l[64 * c + 32 + i] & 0x0f;
-                blk.qs[32 * c + i] = static_cast<uint8_t>(lo | (hi << 4));
-            }
-        }
+        pack_q5_k_codes(l, blk);
     }
 }
 
 void quantize_q6_k(const float* x, BlockQ6_K* y, int64_t n) {
+    quantize_q6_k_weighted(x, y, n, nullptr);
+}
+
+// Q6_K is the one K-quant whose weighted and unweighted searches differ only in the weights of
+// the sub-block fit (importance as given, or x²); ggml's weighted path passes the importance
+// through without mixing in the magnitudes.
+void quantize_q6_k_weighted(const float* x, BlockQ6_K* y, int64_t n, const float* qw) {
     for (int64_t b = 0; b < n / kQKK; ++b, x += kQKK) {
         BlockQ6_K& blk = y[b];
         uint8_t codes[kQKK];  // biased by +32: 0..63
@@ -445,7 +463,8 @@ void quantize_q6_k(const float* x, BlockQ6_K* y, int64_t n) {
         float max_scale = 0.0f;
         float max_abs_scale = 0.0f;
         for (int s = 0; s < 16; ++s) {
-            scales[s] = fit_symmetric(16, 32, x + 16 * s, codes + 16 * s);
+            const float* w = qw != nullptr ? qw + b * kQKK + 16 * s : nullptr;
+            scales[s] = fit_symmetric(16, 32, x + 16 * s, w, codes + 16 * s);
             if (std::fabs(scales[s]) > max_abs_scale) {
                 max_abs_scale = std::fabs(scales[s]);
                 max_scale = scales[s];

@@ -51,6 +51,42 @@ void quantize_q5_k(const float* x, BlockQ5_K* y, int64_t n);
 void quantize_q6_k(const float* x, BlockQ6_K* y, int64_t n);
 void quantize_q8_k(const float* x, BlockQ8_K* y, int64_t n);
 
+// Importance-weighted quantizers (ggml's quantize_q*_impl with quant_weights), for a whole row
+// of n elements: `qw` holds one importance per column (n values, all >= 0). The legacy types
+// mix in the whole row's mean square, so they must see the row, not a block
+// (weighted_quants.cc).
+void quantize_q4_0_weighted(const float* x, BlockQ4_0* y, int64_t n, const float* qw);
+void quantize_q4_1_weighted(const float* x, BlockQ4_1* y, int64_t n, const float* qw);
+void quantize_q5_0_weighted(const float* x, BlockQ5_0* y, int64_t n, const float* qw);
+void quantize_q5_1_weighted(const float* x, BlockQ5_1* y, int64_t n, const float* qw);
+void quantize_q2_k_weighted(const float* x, BlockQ2_K* y, int64_t n, const float* qw);
+void quantize_q3_k_weighted(const float* x, BlockQ3_K* y, int64_t n, const float* qw);
+void quantize_q4_k_weighted(const float* x, BlockQ4_K* y, int64_t n, const float* qw);
+void quantize_q5_k_weighted(const float* x, BlockQ5_K* y, int64_t n, const float* qw);
+// In k_quantize.cc: Q6_K shares its search with the unweighted path (qw null there).
+void quantize_q6_k_weighted(const float* x, BlockQ6_K* y, int64_t n, const float* qw);
+
+// Searches shared by the weighted and unweighted quantizers (k_quantize.cc).
+// ggml make_qx_quants (rmse_type 1): codes in [-nmax, nmax-1] (stored biased by +nmax) with a
+// least-squares scale under weights qw (x² when null). Returns the scale.
+float fit_symmetric(int n, int nmax, const float* x, const float* qw, uint8_t* codes);
+struct OffsetFitParams {
+    int nmax;      // codes 0..nmax
+    float rmin;    // first candidate inverse scale is (nmax + rmin) / (max - min)
+    float rdelta;  // candidate step
+    int nstep;     // candidates rmin, rmin + rdelta, ..., rmin + nstep·rdelta
+    bool use_mad;  // weighted absolute error instead of squared error
+};
+// ggml make_qkx2_quants / make_qkx3_quants (identical once the weights are given): x ≈
+// scale·l − min with l in [0, nmax]. n <= 32. Returns the scale; *min_out = −min (>= 0).
+float fit_offset(int n, const float* x, const float* w, const OffsetFitParams& p, uint8_t* codes,
+                 float* min_out);
+// Bit packing of per-element codes (one per byte) into the K-quant layouts.
+void pack_2bit(const uint8_t* l, uint8_t* qs);               // Q2_K, and Q3_K's low bits
+void pack_q3_k_codes(const uint8_t* codes, BlockQ3_K& blk);  // codes 0..7
+void pack_q4_k_codes(const uint8_t* l, BlockQ4_K& blk);      // codes 0..15
+void pack_q5_k_codes(const uint8_t* l, BlockQ5_K& blk);      // codes 0..31
+
 // The 12-byte scale field of Q4_K/Q5_K holds eight 6-bit scales and eight 6-bit mins
 // (sub-block j = elements 32j..32j+31):
 //   bytes 0..3:  scale j (j<4) in bits 0..5; bits 6..7 = high 2 bits of scale j+4

@@ -146,6 +146,53 @@ void quantize_row(DType t, const float* src, void* dst, int64_t n) {
     UNI_CHECK_MSG(false, "unreachable: {}", dtype_name(t));
 }
 
+bool has_weighted_quantizer(DType t) {
+    switch (t) {
+        case DType::kQ4_0:
+        case DType::kQ4_1:
+        case DType::kQ5_0:
+        case DType::kQ5_1:
+        case DType::kQ2_K:
+        case DType::kQ3_K:
+        case DType::kQ4_K:
+        case DType::kQ5_K:
+        case DType::kQ6_K:
+            return true;
+        default:
+            return false;
+    }
+}
+
+void quantize_row_weighted(DType t, const float* src, void* dst, int64_t n,
+                           const float* importance) {
+    if (importance == nullptr || !has_weighted_quantizer(t)) return quantize_row(t, src, dst, n);
+    check_row(t, n);
+    using namespace detail;
+    switch (t) {
+        case DType::kQ4_0:
+            return quantize_q4_0_weighted(src, as_blocks<BlockQ4_0>(dst), n, importance);
+        case DType::kQ4_1:
+            return quantize_q4_1_weighted(src, as_blocks<BlockQ4_1>(dst), n, importance);
+        case DType::kQ5_0:
+            return quantize_q5_0_weighted(src, as_blocks<BlockQ5_0>(dst), n, importance);
+        case DType::kQ5_1:
+            return quantize_q5_1_weighted(src, as_blocks<BlockQ5_1>(dst), n, importance);
+        case DType::kQ2_K:
+            return quantize_q2_k_weighted(src, as_blocks<BlockQ2_K>(dst), n, importance);
+        case DType::kQ3_K:
+            return quantize_q3_k_weighted(src, as_blocks<BlockQ3_K>(dst), n, importance);
+        case DType::kQ4_K:
+            return quantize_q4_k_weighted(src, as_blocks<BlockQ4_K>(dst), n, importance);
+        case DType::kQ5_K:
+            return quantize_q5_k_weighted(src, as_blocks<BlockQ5_K>(dst), n, importance);
+        case DType::kQ6_K:
+            return quantize_q6_k_weighted(src, as_blocks<BlockQ6_K>(dst), n, importance);
+        default:
+            break;
+    }
+    UNI_CHECK_MSG(false, "unreachable: {}", dtype_name(t));
+}
+
 double dot_row_ref(DType t, const void* row, const float* x, int64_t n) {
     check_row(t, n);
     // Dequantize a chunk of whole blocks at a time (256 is a multiple of every block size)

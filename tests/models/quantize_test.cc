@@ -170,6 +170,94 @@ INSTANTIATE_TEST_SUITE_P(AllSchemes, MatchesLlamaQuantize, ::testing::ValuesIn(c
                              return n;
                          });
 
+// With an importance matrix (llama-quantize --imatrix): the same tensor types (Q4_0/Q5_0 give
+// the first ffn_down Q4_1/Q5_1), every tensor's bytes, and the quantize.imatrix.* keys.
+const json& imatrix_refs(const std::string& fixture) {
+    static std::map<std::string, json> cache;
+    auto it = cache.find(fixture);
+    if (it == cache.end()) {
+        std::ifstream f(data_path("quantize/" + fixture + ".imatrix.refs.json"));
+        it = cache.emplace(fixture, json::parse(f)).first;
+    }
+    return it->second;
+}
+
+std::vector<std::tuple<std::string, std::string>> imatrix_cases() {
+    std::vector<std::tuple<std::string, std::string>> out;
+    for (const char* f : {"tiny_llama", "tiny_gemma3"})
+        for (const auto& [scheme, ref] : imatrix_refs(f)["outputs"].items())
+            out.emplace_back(f, scheme);
+    return out;
+}
+
+class MatchesLlamaQuantizeImatrix
+    : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(MatchesLlamaQuantizeImatrix, SameTensorTypesBytesAndKeys) {
+    const auto& [fixture, scheme] = GetParam();
+    const json& r = imatrix_refs(fixture);
+    const json& want = r["outputs"][scheme];
+    const std::string imatrix = data_path("quantize/" + r["imatrix"].get<std::string>());
+    const std::vector<uint8_t> im = file_bytes(imatrix);
+    ASSERT_EQ(testing::sha256_hex(im.data(), im.size()), r["imatrix_sha256"].get<std::string>());
+    const std::string out = (temp_dir() / (fixture + "-imatrix-" + scheme + ".gguf")).string();
+    QuantizeOptions o;
+    o.input = fixture_path(fixture);
+    o.output = out;
+    o.request.scheme = *find_quant_scheme(scheme);
+    o.imatrix_path = imatrix;
+    o.threads = 2;
+    auto s = quantize_model(o);
+    ASSERT_TRUE(s.ok()) << s.status().to_string();
+    EXPECT_GT(s->n_weighted, 0);
+    auto f = io::GgufFile::open(out);
+    ASSERT_TRUE(f.ok()) << f.status().to_string();
+    EXPECT_TRUE(load_model(out).ok());
+    const std::vector<std::string> types = split(want["types"].get<std::string>());
+    ASSERT_EQ(f->tensors().size(), types.size());
+    for (size_t i = 0; i < types.size(); ++i) {
+        const io::GgufTensorInfo& t = f->tensors()[i];
+        EXPECT_EQ(dtype_name(t.dtype), types[i]) << t.name;
+        EXPECT_EQ(testing::sha256_hex(t.data, t.nbytes), want["sha256"][i].get<std::string>())
+            << t.name << " (" << dtype_name(t.dtype) << ") differs from llama.cpp's bytes";
+    }
+    EXPECT_EQ(f->find("quantize.imatrix.file")->as_string().value(), imatrix);
+    for (const auto& [key, value] : want["imatrix_keys"].items()) {
+        const io::GgufValue* v = f->find(key);
+        ASSERT_NE(v, nullptr) << key;
+        if (value.is_string())
+            EXPECT_EQ(v->as_string().value(), value.get<std::string>()) << key;
+        else
+            EXPECT_EQ(v->as_i64().value(), value.get<int64_t>()) << key;
+    }
+    fs::remove(out);
+}
+
+INSTANTIATE_TEST_SUITE_P(WithImatrix, MatchesLlamaQuantizeImatrix,
+                         ::testing::ValuesIn(imatrix_cases()), [](const auto& info) {
+                             return std::get<0>(info.param) + "_" + std::get<1>(info.param);
+                         });
+
+TEST(Quantize, ImatrixOfAnotherModelIsRefused) {
+    // tiny_gemma3's imatrix has rows of 256 for ffn_down; tiny_llama's are 288.
+    QuantizeOptions o;
+    o.input = fixture_path("tiny_llama");
+    o.output = (temp_dir() / "wrong-imatrix.gguf").string();
+    o.request.scheme = *find_quant_scheme("Q4_K_M");
+    o.imatrix_path = data_path("quantize/tiny_gemma3.imatrix.gguf");
+    auto s = quantize_model(o);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.status().message().find("not made for this model"), std::string::npos)
+        << s.status().message();
+    EXPECT_FALSE(fs::exists(o.output));
+    // Not an imatrix at all.
+    o.imatrix_path = fixture_path("tiny_llama");
+    s = quantize_model(o);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.status().message().find("not an importance matrix"), std::string::npos)
+        << s.status().message();
+}
+
 TEST(Quantize, BytesDoNotDependOnTheThreadCount) {
     const std::string in = fixture_path("tiny_gemma3");
     const std::string a = (temp_dir() / "t1.gguf").string(), b = (temp_dir() / "t7.gguf").string();

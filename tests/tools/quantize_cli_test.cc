@@ -17,28 +17,17 @@
 
 #include "io/gguf.h"
 #include "io/gguf_writer.h"
+#include "tools/cli_run.h"
 
 namespace unicorn {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-    int code = -1;
-    std::string out;  // stdout + stderr
-};
+using testing::CliRun;
 
-CliRun run(const std::string& args) {
-    const std::string cmd = std::string(UNICORN_BINARY) + " quantize " + args + " 2>&1";
-    CliRun r;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) return r;
-    std::array<char, 4096> buf;
-    while (fgets(buf.data(), buf.size(), p) != nullptr) r.out += buf.data();
-    const int status = pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return r;
-}
+// `unicorn quantize ARGS`.
+CliRun run(const std::string& args) { return testing::run_cli("quantize " + args); }
 
 std::string smol() { return std::string(UNICORN_TEST_DATA) + "/models/llama_smol.gguf"; }
 

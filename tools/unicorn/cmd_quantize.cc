@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "core/thread_pool.h"
+#include "hybrid_quantize.h"
 #include "models/quantize_model.h"
 
 namespace unicorn::cli {
@@ -23,6 +24,8 @@ struct QuantizeFlags {
     int threads = 0;
     bool allow_requantize = false, pure = false;
     std::string output_tensor_type, token_embedding_type;
+    std::string imatrix;
+    HybridFlags hybrid;  // TYPE "hybrid": the preset's own options
 };
 
 // An interrupted run must not leave a partial file: the handler removes both temporary names
@@ -102,6 +105,8 @@ void print_summary(const QuantizeFlags& f, const QuantizeSummary& s, int threads
     fmt::print("  tensors:     {} ({} converted, {} given a fallback type for their row length)\n",
                s.n_tensors, s.n_converted, s.n_fallback);
     fmt::print("  types:       {}\n", types);
+    if (!f.imatrix.empty())
+        fmt::print("  imatrix:     {} ({} tensors importance-weighted)\n", f.imatrix, s.n_weighted);
     const double elems = static_cast<double>(s.n_elements);
     fmt::print("  size:        {} → {} of tensor data; file {}\n",
                mib(static_cast<double>(s.input_tensor_bytes)),
@@ -113,7 +118,28 @@ void print_summary(const QuantizeFlags& f, const QuantizeSummary& s, int threads
                2.0 * elems / static_cast<double>(s.output_tensor_bytes));
 }
 
+bool is_hybrid(const std::string& type) {
+    std::string t = type;
+    for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return t == "hybrid";
+}
+
 int run_quantize(const QuantizeFlags& f) {
+    if (is_hybrid(f.type)) {
+        if (f.pure || !f.output_tensor_type.empty() || !f.token_embedding_type.empty())
+            return fail(
+                "--pure, --output-tensor-type and --token-embedding-type do not apply to "
+                "hybrid (it chooses every type)");
+        HybridFlags h = f.hybrid;
+        h.input = f.input;
+        h.output = f.output;
+        h.imatrix = f.imatrix;
+        h.threads = f.threads;
+        h.allow_requantize = f.allow_requantize;
+        guard_temp_files(f.output);
+        return run_hybrid_quantize(h);
+    }
+    if (f.hybrid.target_kld > 0) return fail("--target-kld applies only to TYPE hybrid");
     QuantizeOptions o;
     o.input = f.input;
     o.output = f.output;
@@ -123,6 +149,7 @@ int run_quantize(const QuantizeFlags& f) {
     if (!scheme.ok()) return fail(scheme.status().message());
     o.request.scheme = *scheme;
     o.request.pure = f.pure;
+    o.imatrix_path = f.imatrix;
     for (const auto& [flag, value, slot] :
          {std::tuple{"--output-tensor-type", &f.output_tensor_type, &o.request.output_type},
           std::tuple{"--token-embedding-type", &f.token_embedding_type,
@@ -154,7 +181,8 @@ Runner add_quantize(CLI::App& app) {
         ->required();
     app.add_option("type", f->type,
                    "F32, F16, BF16, Q8_0, Q6_K, Q5_K_M, Q5_K_S, Q4_K_M, Q4_K_S, Q5_0, Q5_1, Q4_0, "
-                   "Q4_1, Q3_K_M, Q3_K_S, Q3_K_L or Q2_K (llama-quantize's mixes; any case)")
+                   "Q4_1, Q3_K_M, Q3_K_S, Q3_K_L or Q2_K (llama-quantize's mixes; any case), or "
+                   "hybrid (per-tensor types from measured sensitivity, with --target-kld)")
         ->required();
     app.add_option("-t,--threads", f->threads, "Threads (default: one per core)")
         ->check(CLI::Range(0, 1024));
@@ -167,6 +195,24 @@ Runner add_quantize(CLI::App& app) {
                    "Type of output.weight (e.g. Q8_0, F16)");
     app.add_option("--token-embedding-type", f->token_embedding_type,
                    "Type of token_embd.weight (and Gemma 3n's per_layer_token_embd.weight)");
+    app.add_option("--imatrix", f->imatrix,
+                   "Importance matrix (llama.cpp's GGUF format, from `unicorn eval --imatrix` or "
+                   "llama-imatrix): weight the quantization error by each input's activations");
+    app.add_option("--target-kld", f->hybrid.target_kld,
+                   "hybrid: the mean KL divergence from the input (nats) to stay under");
+    app.add_option("--calib", f->hybrid.calib,
+                   "hybrid: calibration text (default: the fetched evaluation text, whose first "
+                   "part is Botchan)");
+    app.add_option("--eval-text", f->hybrid.eval_text,
+                   "hybrid: held-out text on which the result's real KLD is measured");
+    app.add_option("--calib-chunks", f->hybrid.calib_chunks,
+                   "hybrid: chunks of the calibration text per sensitivity run (default 1)")
+        ->check(CLI::Range(1, 1000));
+    app.add_option("--eval-chunks", f->hybrid.eval_chunks,
+                   "hybrid: chunks of the held-out text (default 8)")
+        ->check(CLI::Range(1, 100000));
+    app.add_option("--ctx", f->hybrid.ctx, "hybrid: tokens per chunk (default 512)")
+        ->check(CLI::Range(8, 1 << 20));
     return [f] { return run_quantize(*f); };
 }
 

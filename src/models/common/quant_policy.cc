@@ -114,7 +114,7 @@ struct MixState {
     bool tied = true;  // no output.weight: the token embedding doubles as the output
 };
 
-// llama_tensor_get_type_impl for the schemes in kSchemes (no importance matrix, no experts).
+// llama_tensor_get_type_impl for the schemes in kSchemes (no experts).
 DType mix_type(const QuantModelFacts& m, const QuantRequest& r, MixState& s, Category c,
                int64_t cols) {
     const std::string_view scheme = r.scheme.name;
@@ -152,6 +152,11 @@ DType mix_type(const QuantModelFacts& m, const QuantRequest& r, MixState& s, Cat
         if (scheme == "Q3_K_L") return DType::kQ5_K;
         if (scheme == "Q4_K_M" || scheme == "Q5_K_M") return use_more_bits(i, n) ? DType::kQ6_K : t;
         if (scheme == "Q4_K_S" && i < n / 8) return DType::kQ5_K;
+        // Only with an imatrix, so that a file made without one stays what it always was.
+        if (r.has_imatrix && i < n / 8) {
+            if (scheme == "Q4_0") return DType::kQ4_1;
+            if (scheme == "Q5_0") return DType::kQ5_1;
+        }
         return t;
     }
     if (c == Category::kAttnOut) {

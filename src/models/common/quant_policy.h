@@ -3,7 +3,8 @@
 // tensor_allows_quantization, llama_tensor_get_type, tensor_type_fallback), re-derived from that
 // source so that `unicorn quantize` gives every tensor the type llama-quantize gives it. Only
 // the cases that can arise for the architectures we load (llama, gemma3, gemma3n) without an
-// importance matrix are implemented; i-quant schemes, MoE and Falcon rules are not.
+// importance matrix (or with one, for the schemes above) are implemented; i-quant schemes, MoE
+// and Falcon rules are not.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +47,9 @@ struct QuantModelFacts {
 struct QuantRequest {
     QuantScheme scheme;
     bool pure = false;  // no mix: every quantizable tensor gets scheme.base (or its fallback)
+    // An importance matrix is used: with Q4_0/Q5_0, llama.cpp then gives the first eighth of
+    // the ffn_down tensors Q4_1/Q5_1.
+    bool has_imatrix = false;
     std::optional<DType> output_type;      // output.weight
     std::optional<DType> token_embd_type;  // token_embd.weight and per_layer_token_embd.weight
 };
