@@ -148,9 +148,10 @@ TEST_P(MatchesLlamaQuantize, SameTensorTypesAndBytes) {
         for (int d = 0; d < t.shape.rank(); ++d) shape.push_back(t.shape[d]);
         EXPECT_EQ(shape, table[i][1].get<std::vector<int64_t>>()) << name;
         EXPECT_EQ(dtype_name(t.dtype), types[i]) << name;
-        if (want.contains("sha256"))
+        if (want.contains("sha256")) {
             EXPECT_EQ(testing::sha256_hex(t.data, t.nbytes), want["sha256"][i].get<std::string>())
                 << name << " (" << dtype_name(t.dtype) << ") differs from llama.cpp's bytes";
+        }
     }
     // The whole file: metadata (keys, order, general.file_type), layout, padding and data.
     const std::vector<uint8_t> bytes = file_bytes(out);

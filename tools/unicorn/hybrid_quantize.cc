@@ -175,7 +175,8 @@ int run_hybrid_quantize(const HybridFlags& f) {
     // The tensors, which of them are quantizable, and their groups.
     std::vector<QuantTensor> tensors;
     for (const auto& t : file->tensors()) tensors.push_back({t.name, t.dtype, t.shape});
-    QuantRequest probe_request{*find_quant_scheme("Q8_0")};
+    QuantRequest probe_request;
+    probe_request.scheme = *find_quant_scheme("Q8_0");
     auto choices = choose_quant_types({"", 1, 0, 0}, probe_request, tensors);
     if (!choices.ok()) return fail(choices.status().message());
     if (Status s = check_base(tensors, *choices); !s.ok()) return fail(s.message());

@@ -103,13 +103,17 @@ Result<std::shared_ptr<void>> Memory::take(size_t bytes) {
     }
     // Back to the free list while the pool lives; freed with the last owner after that.
     std::weak_ptr<Memory> weak = weak_from_this();
-    return std::shared_ptr<void>(reinterpret_cast<void*>(b->address), [weak, b](void*) mutable {
-        if (auto m = weak.lock()) {
-            std::shared_ptr<Buffer> keep = std::move(b);
-            std::lock_guard<std::mutex> lock(m->mu_);
-            m->free_[keep->size].insert(std::move(keep));
-        }
-    });
+    // The owner's pointer is the buffer's address in the backend's private address space (tensors
+    // slice it like memory; memory.h maps it back to buffer + offset): never dereferenced.
+    return std::shared_ptr<void>(
+        reinterpret_cast<void*>(b->address),  // NOLINT(performance-no-int-to-ptr)
+        [weak, b](void*) mutable {
+            if (auto m = weak.lock()) {
+                std::shared_ptr<Buffer> keep = std::move(b);
+                std::lock_guard<std::mutex> lock(m->mu_);
+                m->free_[keep->size].insert(std::move(keep));
+            }
+        });
 }
 
 }  // namespace unicorn::vulkan
