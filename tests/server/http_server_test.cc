@@ -45,23 +45,6 @@ class HttpServerTest : public SharedServerTest {
         EXPECT_EQ(status, 200) << j.dump();
         return j;
     }
-    // The data payloads of an SSE response, in order ("[DONE]" included).
-    static std::vector<std::string> stream(const json& body, std::string* raw = nullptr) {
-        auto r = server_->client().Post("/v1/chat/completions", body.dump(), "application/json");
-        EXPECT_TRUE(r);
-        if (!r) return {};
-        EXPECT_EQ(r->status, 200);
-        EXPECT_EQ(r->get_header_value("Content-Type"), "text/event-stream");
-        if (raw) *raw = r->body;
-        std::vector<std::string> out;
-        size_t at = 0;
-        while ((at = r->body.find("data: ", at)) != std::string::npos) {
-            const size_t end = r->body.find("\n\n", at);
-            out.push_back(r->body.substr(at + 6, end - at - 6));
-            at = end;
-        }
-        return out;
-    }
 };
 
 TEST_F(HttpServerTest, HealthModelsAndMetrics) {

@@ -123,6 +123,23 @@ class SharedServerTest : public ::testing::Test {
         if (status) *status = r->status;
         return nlohmann::json::parse(r->body, nullptr, false);
     }
+    // The data payloads of an SSE response, in order ("[DONE]" included).
+    static std::vector<std::string> stream(const nlohmann::json& body, std::string* raw = nullptr) {
+        auto r = server_->client().Post("/v1/chat/completions", body.dump(), "application/json");
+        EXPECT_TRUE(r);
+        if (!r) return {};
+        EXPECT_EQ(r->status, 200);
+        EXPECT_EQ(r->get_header_value("Content-Type"), "text/event-stream");
+        if (raw) *raw = r->body;
+        std::vector<std::string> out;
+        size_t at = 0;
+        while ((at = r->body.find("data: ", at)) != std::string::npos) {
+            const size_t end = r->body.find("\n\n", at);
+            out.push_back(r->body.substr(at + 6, end - at - 6));
+            at = end;
+        }
+        return out;
+    }
     inline static Running* server_ = nullptr;
 };
 
