@@ -24,7 +24,9 @@ Outputs, for each model NAME in {gemma3-270m, smollm2-135m}:
   top1_NAME.json    text_512.txt tokenized like above, cut to its first 512 tokens (BOS included),
                     decoded in ONE batch with logits at every position by `llama-refs top1`; per
                     position the argmax id and its logit, and the runner-up id and logit (so a test
-                    can tell a genuine miss from a near-tie).
+                    can tell a genuine miss from a near-tie). Also the argmax ids of the same
+                    decode run one token at a time (--ubatch 1) and their agreement with the batch:
+                    how far llama.cpp agrees with itself.
 """
 
 import argparse
@@ -415,6 +417,16 @@ def make_top1(peer, name, path, out_dir):
     top1_logit = [float(r[2]) for r in rows]
     top2 = [int(r[3]) for r in rows]
     top2_logit = [float(r[4]) for r in rows]
+    # llama.cpp against itself: the same ids decoded one token per llama_decode (as generation
+    # does) instead of in one batch. Its agreement with top1 is the floor that any other
+    # evaluation order reaches on these quantized models (int8 activation rounding turns
+    # last-bit differences into ~0.2 logit differences), so tests compare Unicorn against it.
+    p1 = run([peer.bin / "llama-refs", "top1", "-m", path, "-t", str(peer.threads), "-c", "512", "--top", "1",
+              "--ubatch", "1"], " ".join(map(str, ids)).encode())
+    rows1 = [line.split() for line in p1.stdout.decode().splitlines() if line.strip()]
+    if len(rows1) != len(ids):
+        raise RefError(f"{name}: llama-refs --ubatch 1 printed {len(rows1)} rows for {len(ids)} tokens")
+    top1_tbt = [int(r[1]) for r in rows1]
     agree_next = sum(1 for i in range(len(ids) - 1) if top1[i] == ids[i + 1])
     ppl = perplexity_check(peer, path, out_dir / "text_512.txt", ids, top1, top1_logit, top2_logit)
     write_json(out_dir / f"top1_{name}.json", {
@@ -435,6 +447,12 @@ def make_top1(peer, name, path, out_dir):
         "top1_logit": top1_logit,
         "top2": top2,
         "top2_logit": top2_logit,
+        "token_by_token": {
+            "command": "llama-refs top1 -m MODEL -t THREADS -c 512 --top 1 --ubatch 1 < tokens  (the same "
+                       "decode with n_ubatch = 1: one token per graph, as in generation)",
+            "top1": top1_tbt,
+            "agreement_with_top1": round(sum(a == b for a, b in zip(top1, top1_tbt)) / len(ids), 6),
+        },
     })
 
 

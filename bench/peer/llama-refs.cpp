@@ -20,7 +20,8 @@
 //
 // top1 and greedy take -c N_CTX (default 512, as `llama-completion -c 512`); n_batch = n_ubatch =
 // max(prompt, 512); llama.cpp's default context parameters otherwise (flash attention "auto",
-// f16 KV cache), or with --kv-f32 an F32 KV cache and no flash attention.
+// f16 KV cache), or with --kv-f32 an F32 KV cache and no flash attention. --ubatch N makes
+// llama_decode run the batch in micro-batches of N tokens (same logits in exact arithmetic).
 #include "llama.h"
 
 #include <algorithm>
@@ -37,7 +38,7 @@ static void quiet_log(enum ggml_log_level level, const char * text, void *) {
 
 static int usage() {
     fprintf(stderr, "usage: llama-refs top1|greedy|detok -m MODEL.gguf [-t THREADS] [-c N_CTX] [-n N] [--top K]"
-                    " [--split-last] [--special] [--kv-f32] < ids\n");
+                    " [--split-last] [--special] [--kv-f32] [--ubatch N] < ids\n");
     return 2;
 }
 
@@ -46,7 +47,7 @@ int main(int argc, char ** argv) {
     const std::string mode = argv[1];
     if (mode != "top1" && mode != "greedy" && mode != "detok") return usage();
     std::string model_path;
-    int n_threads = 2, n_predict = 64, top_k = 2, n_ctx = 512;
+    int n_threads = 2, n_predict = 64, top_k = 2, n_ctx = 512, n_ubatch = 0;
     bool split_last = false, special = false, kv_f32 = false;
     for (int i = 2; i < argc; ++i) {
         const std::string a = argv[i];
@@ -59,6 +60,7 @@ int main(int argc, char ** argv) {
         else if (a == "-n") n_predict = std::atoi(argv[++i]);
         else if (a == "--top") top_k = std::atoi(argv[++i]);
         else if (a == "-c") n_ctx = std::atoi(argv[++i]);
+        else if (a == "--ubatch") n_ubatch = std::atoi(argv[++i]);
         else return usage();
     }
     if (model_path.empty() || n_threads < 1 || n_predict < 1 || top_k < 1) return usage();
@@ -96,6 +98,7 @@ int main(int argc, char ** argv) {
     }
     cp.n_ctx = (uint32_t) n_ctx;
     cp.n_batch = cp.n_ubatch = (uint32_t) std::max(n_prompt, 512);
+    if (n_ubatch > 0) cp.n_ubatch = (uint32_t) n_ubatch;  // llama_decode splits the batch
     cp.n_threads = cp.n_threads_batch = n_threads;
     cp.no_perf = true;
     if (kv_f32) {  // exact K/V and no flash attention: only llama.cpp's op numerics remain

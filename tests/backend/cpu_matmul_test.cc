@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -34,6 +35,7 @@
 #include "backend/cpu/kernels/matmul.h"
 #include "core/cpu_features.h"
 #include "core/dtype.h"
+#include "core/half.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
 #include "quant/quantize.h"
@@ -259,6 +261,82 @@ const DType kTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ4_0, 
 INSTANTIATE_TEST_SUITE_P(AllTypesAllIsas, MatmulTest,
                          ::testing::Combine(::testing::ValuesIn(kTypes),
                                             ::testing::Values(IsaLevel::kScalar, IsaLevel::kAvx2,
+                                                              IsaLevel::kAvx512)),
+                         [](const ::testing::TestParamInfo<Param>& info) {
+                             return std::string(dtype_name(std::get<0>(info.param))) + "_" +
+                                    isa_name(std::get<1>(info.param));
+                         });
+
+// The SIMD paths quantize activations exactly as llama.cpp's x86 build does, so both engines
+// take their integer dots over the same codes (with Gemma's outlier-heavy activations a
+// last-bit difference in a scale moved the 270M's logits by 0.1-0.2 against llama.cpp's):
+//  * 32-element blocks (Q8_0/Q8_1, for Q4_0 .. Q8_0 weights): q = nearbyint(x·(127/amax)) in
+//    f32, d = fp16(amax/127); the _1 types' min term uses s = fp16((amax/127)·Σq);
+//  * 256-element blocks (Q8_K, for K-quant weights): the same codes, d = 1/(127/amax) in f32.
+// The reference applies that rounding, so only f32 accumulation error is allowed: a scale kept
+// in f32 instead of fp16 (2^-12 relative per block) fails this.
+class LlamaCppActivationRoundingTest : public MatmulTest {};
+
+TEST_P(LlamaCppActivationRoundingTest, MatchesLlamaCppQuantizedActivations) {
+    if (std::get<1>(GetParam()) == IsaLevel::kScalar) GTEST_SKIP() << "scalar keeps x in f32";
+    const int64_t t_rows = 3, n = 16, k = 1024;
+    const Weights w = make_weights(rng_, type_, n, k);
+    Tensor x = make_x(rng_, t_rows, k, 0, false);
+    for (int64_t t = 0; t < t_rows; ++t)  // outliers, as in real activations
+        for (int64_t i = 5; i < k; i += 97) x.row<float>(t)[i] *= 40.0f;
+    Tensor y = Tensor::empty(DType::kF32, Shape{t_rows, n});
+    cpu::matmul(pool_, x, w.t, y);
+
+    const bool k_quant = block_ == 256;
+    const bool has_min = type_ == DType::kQ4_1 || type_ == DType::kQ5_1;
+    const size_t row_bytes = dtype_row_bytes(type_, k);
+    const auto f16 = [](float v) { return fp16_to_f32(f32_to_fp16(v)); };
+    for (int64_t t = 0; t < t_rows; ++t) {
+        const float* xr = x.row<float>(t);
+        std::vector<double> xq(static_cast<size_t>(k));  // x as llama.cpp's codes × scale
+        std::vector<double> min_fix(static_cast<size_t>(k / 32), 0.0);  // s - d·Σq per block
+        const int64_t ab = k_quant ? 256 : 32;
+        for (int64_t b = 0; b < k; b += ab) {
+            float amax = 0;
+            for (int64_t i = b; i < b + ab; ++i) amax = std::max(amax, std::fabs(xr[i]));
+            const float id = 127.0f / amax;
+            const float d = k_quant ? 1.0f / id : f16(amax / 127.0f);
+            int qsum = 0;
+            for (int64_t i = b; i < b + ab; ++i) {
+                const int q = static_cast<int>(std::nearbyint(xr[i] * id));
+                qsum += q;
+                xq[i] = double{d} * q;
+            }
+            if (has_min)
+                min_fix[b / 32] = double{f16(amax / 127.0f * static_cast<float>(qsum))} -
+                                  double{d} * qsum;
+        }
+        for (int64_t o = 0; o < n; ++o) {
+            const float* wd = w.deq.data() + o * k;
+            const uint8_t* wrow = w.bytes.data() + row_bytes * o;
+            double want = 0, mag = 0;
+            for (int64_t i = 0; i < k; ++i) {
+                want += double{wd[i]} * xq[i];
+                mag += std::fabs(double{wd[i]} * xq[i]);
+            }
+            for (int64_t b = 0; has_min && b < k / 32; ++b) {  // m: the block's second fp16
+                uint16_t m;
+                std::memcpy(&m, wrow + dtype_row_bytes(type_, 32) * b + 2, 2);
+                want += double{fp16_to_f32(m)} * min_fix[b];
+            }
+            const double got = y.row<float>(t)[o];
+            EXPECT_NEAR(got, want, std::ldexp(1.0, -18) * mag + 1e-30)
+                << dtype_name(type_) << " y[" << t << ", " << o << "]";
+        }
+    }
+}
+
+const DType kIntegerPathTypes[] = {DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1,
+                                   DType::kQ8_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K};
+
+INSTANTIATE_TEST_SUITE_P(IntegerPaths, LlamaCppActivationRoundingTest,
+                         ::testing::Combine(::testing::ValuesIn(kIntegerPathTypes),
+                                            ::testing::Values(IsaLevel::kAvx2,
                                                               IsaLevel::kAvx512)),
                          [](const ::testing::TestParamInfo<Param>& info) {
                              return std::string(dtype_name(std::get<0>(info.param))) + "_" +

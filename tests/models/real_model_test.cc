@@ -2,8 +2,12 @@
 // tests/data/real/, made by tools/make_llama_refs.py; commit named in their JSON).
 //
 // These small quantized models have many near-ties: llama.cpp's own top-1 over the 512-token
-// text changes at 4.3% (Gemma) / 2.9% (SmolLM2) of positions between its default F16 KV cache
-// and an F32 one, and ours between 8-bit and float activations by as much. So the tests split
+// text changes at 3.5% (Gemma) / 3.1% (SmolLM2) of positions between decoding it in one batch
+// and one token at a time (the references record both), at 4.3% / 2.9% between its F16 and F32
+// KV caches, and ours between 8-bit and float activations by as much: int8 activation rounding
+// turns last-bit differences of any evaluation order into ~0.2 logit differences. So the tests
+// also hold Unicorn's agreement with llama.cpp's batch to the level llama.cpp's own
+// token-by-token decode reaches (kSelfSlack below it at most), and split
 // what must agree from what is rounding: wherever the margin between the top two logits is
 // above kNearTie, the top-1 must agree at every position; a greedy divergence is accepted only
 // at a step where our top two are within kGreedyNearTie (wider, because after the first
@@ -32,6 +36,9 @@ nlohmann::json load_ref(const std::string& name) {
 // margins up to 0.36, our AVX2 path against llama.cpp at up to 0.40; no flip above 0.5.
 constexpr double kNearTie = 0.5;
 constexpr double kGreedyNearTie = 1.0;
+// llama.cpp's own configurations agree with its batch default on 93.6% (F32 KV cache and token
+// by token, Gemma) to 100% (other micro-batch sizes) of positions: a band, not one number.
+constexpr double kSelfSlack = 0.03;
 
 double top2_margin(const Tensor& logits, int64_t row) {
     const float* p = logits.row<float>(row);
@@ -108,10 +115,14 @@ TEST_P(RealModelTest, Top1AgreesWithLlamaCppOver512Tokens) {
         }
     }
     const double rate = static_cast<double>(agree) / static_cast<double>(top1.size());
+    const double self = ref["token_by_token"]["agreement_with_top1"].get<double>();
     RecordProperty("top1_agreement", std::to_string(rate));
     std::printf(
-        "%s: top-1 agreement with llama.cpp %d/%zu = %.4f overall; %d/%d where its margin > %.2f\n",
-        GetParam().c_str(), agree, top1.size(), rate, decided_agree, decided, kNearTie);
+        "%s: top-1 agreement with llama.cpp %d/%zu = %.4f overall (llama.cpp token by token vs "
+        "its batch: %.4f); %d/%d where its margin > %.2f\n",
+        GetParam().c_str(), agree, top1.size(), rate, self, decided_agree, decided, kNearTie);
+    EXPECT_GE(rate, self - kSelfSlack)
+        << "Unicorn agrees with llama.cpp less than llama.cpp agrees with itself";
     EXPECT_GE(decided,
               static_cast<int>(top1.size()) / 2);  // not vacuous: most positions are decided
 }

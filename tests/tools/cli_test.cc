@@ -39,6 +39,27 @@ TEST(Cli, LogitsWritesNpyAndGreedyJson) {
     std::filesystem::remove(out);
 }
 
+TEST(Cli, LogitsDumpPrintsEachNamedIntermediateOfOneRow) {
+    // gemma3_tiny: 2 layers, d_model 64 (unicorn info); each layer names its attention input,
+    // q/k/v, attention, projection, residuals and output.
+    const std::string m = data("models/gemma3_tiny.gguf");
+    CliRun r0 = run("logits -m " + m + " --tokens 2,5,9 --dump 0");
+    CliRun r2 = run("logits -m " + m + " --tokens 2,5,9 --dump 2");
+    ASSERT_EQ(r0.code, 0) << r0.out;
+    ASSERT_EQ(r2.code, 0) << r2.out;
+    for (const char* name : {"layer.0.attn_norm", "layer.0.q", "layer.0.k", "layer.0.v",
+                             "layer.0.attn", "layer.0.sa_out", "layer.0.ffn_out", "layer.1.out"})
+        EXPECT_NE(r0.out.find(std::string("dump ") + name + " "), std::string::npos)
+            << name << "\n" << r0.out;
+    const std::regex line(R"(dump layer\.1\.out +\[(\d+)\] .* sum=(\S+))");
+    std::smatch m0, m2;
+    ASSERT_TRUE(std::regex_search(r0.out, m0, line)) << r0.out;
+    ASSERT_TRUE(std::regex_search(r2.out, m2, line)) << r2.out;
+    EXPECT_EQ(m0[1].str(), m2[1].str());
+    EXPECT_NE(m0[2].str(), m2[2].str()) << "rows 0 and 2 must differ";
+    expect_clean_error(run("logits -m " + m + " --tokens 2,5 --dump 2"), "only 2 tokens");
+}
+
 TEST(Cli, InfoAndDevicesDescribeWhatTheyFind) {
     CliRun info = run("info -m " + data("models/gemma3_tiny.gguf"));
     ASSERT_EQ(info.code, 0) << info.out;

@@ -32,7 +32,23 @@ struct LogitsOptions {
     int threads = 0;
     int chunk = 256;
     std::string device = "auto";
+    int dump_row = -1;  // >= 0: print each named intermediate's row (first/last values, sum)
 };
+
+// One line per named intermediate, for finding where two engines part (llama.cpp's
+// llama-eval-callback prints the same: leading and trailing values and the sum).
+void print_intermediate(const std::string& name, const Tensor& t, int64_t row) {
+    if (t.dtype() != DType::kF32 || t.shape().rank() != 2 || row >= t.rows()) return;
+    const float* v = t.row<const float>(row);
+    const int64_t n = t.cols();
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += v[i];
+    std::string line = fmt::format("dump {:<20} [{}]", name, n);
+    for (int64_t i = 0; i < std::min<int64_t>(3, n); ++i) line += fmt::format(" {:.4f}", v[i]);
+    line += " ...";
+    for (int64_t i = std::max<int64_t>(3, n - 3); i < n; ++i) line += fmt::format(" {:.4f}", v[i]);
+    std::fprintf(stderr, "%s sum=%.6f\n", line.c_str(), sum);
+}
 
 Result<std::vector<int32_t>> parse_tokens(const std::string& s) {
     std::vector<int32_t> ids;
@@ -57,6 +73,9 @@ int run(const LogitsOptions& o) {
     auto ids = parse_tokens(o.tokens);
     if (!ids.ok()) return fail(ids.status().message());
     if (o.greedy < 0) return fail("--greedy must be >= 0");
+    if (o.dump_row >= static_cast<int64_t>(ids->size()))
+        return fail(fmt::format("--dump {}: there are only {} tokens (rows 0..{})", o.dump_row,
+                                ids->size(), ids->size() - 1));
     auto load = load_options(o.model_flags);
     if (!load.ok()) return fail(load.status().message());
     auto model = load_model(o.model, *load);
@@ -69,6 +88,10 @@ int run(const LogitsOptions& o) {
     SessionOptions so;
     so.context = static_cast<int32_t>(ids->size()) + o.greedy + 1;
     so.chunk = o.chunk;
+    if (o.dump_row >= 0)
+        ctx.set_dump_hook([row = o.dump_row](const std::string& name, const Tensor& t) {
+            print_intermediate(name, t, row);
+        });
     Session session(**model, ctx, so);
     auto logits = session.prefill(*ids, /*all_logits=*/true);
     if (!logits.ok()) return fail(logits.status().to_string());
@@ -125,6 +148,10 @@ Runner add_logits(CLI::App& app) {
         ->check(CLI::Range(1, 65536));
     app.add_option("--device", o->device,
                    "Device: auto (the CPU for now), cpu, cuda[:N], vulkan[:N]");
+    app.add_option("--dump", o->dump_row,
+                   "Print every named intermediate's row R to stderr (first and last values and "
+                   "the sum, as llama-eval-callback does)")
+        ->check(CLI::Range(0, 1 << 30));
     return [o] { return run(*o); };
 }
 

@@ -1,6 +1,7 @@
 // AVX2 kernels for the 32-element legacy types (Q4_0 Q4_1 Q5_0 Q5_1 Q8_0).
 //
-// Activations are quantized per 32-block to int8 with a float scale dx (see LegacyLayout).
+// Activations are quantized per 32-block to int8 with a scale dx held to fp16 precision, as in
+// llama.cpp's Q8_0/Q8_1 (see LegacyLayout and legacy_block_scales).
 // Per weight block the kernel forms the 32 weight codes as unsigned bytes q (0..15 or 0..31;
 // Q8_0 stays signed) and computes the exact integer dot Σ q·qx with vpmaddubsw (u8×s8 pairs
 // -> i16; |pair| <= 2·31·127, no saturation) and vpmaddwd (-> i32). The code offset of the
@@ -44,9 +45,10 @@ void quantize_legacy(const float* x, uint8_t* dst, int64_t k) {
         const float amax = abs_max(x + 32 * b, 32);
         int lo, hi;
         quantize32(x + 32 * b, inv_scale(amax), qs + 32 * b, &lo, &hi);
-        d[b] = amax / 127.0f;
+        const BlockScales sc = legacy_block_scales(amax, lo + hi);
+        d[b] = sc.d;
         init[b] = kOffShift >= 0 ? -((lo + hi) << (kOffShift & 31)) : 0;
-        xs[b] = d[b] * static_cast<float>(lo + hi);
+        xs[b] = sc.d_sum;
     }
 }
 

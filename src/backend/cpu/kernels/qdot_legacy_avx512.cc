@@ -66,12 +66,12 @@ void quantize_row(const float* x, uint8_t* dst, int64_t k) {
             const float amax = avx2::abs_max(x + 32 * b, 32);
             int lo, hi;
             avx2::quantize32(x + 32 * b, avx2::inv_scale(amax), qs + 32 * b, &lo, &hi);
-            const float d = amax / 127.0f;
+            const avx2::BlockScales sc = avx2::legacy_block_scales(amax, lo + hi);
             const __mmask16 half = h == 0 ? 0x00FF : 0xFF00, first = h == 0 ? 0x0001 : 0x0100;
-            d16 = _mm512_mask_mov_ps(d16, half, _mm512_set1_ps(d));
+            d16 = _mm512_mask_mov_ps(d16, half, _mm512_set1_ps(sc.d));
             const int off = kOffShift >= 0 ? -((lo + hi) << (kOffShift & 31)) : 0;
             s16 = _mm512_mask_mov_epi32(s16, first, _mm512_set1_epi32(off));
-            xs16 = _mm512_mask_mov_ps(xs16, first, _mm512_set1_ps(d * static_cast<float>(lo + hi)));
+            xs16 = _mm512_mask_mov_ps(xs16, first, _mm512_set1_ps(sc.d_sum));
         }
         _mm512_store_ps(dxv + 16 * p, d16);
         _mm512_store_si512(init + 16 * p, s16);
