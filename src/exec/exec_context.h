@@ -1,6 +1,8 @@
 // ExecContext: what model code calls. It runs each op on the backend that the placement
 // assigns (today: one primary backend), falls back to the CPU for ops the device lacks (logged
-// once per op), times ops when profiling, and hands named intermediates to a dump hook.
+// once per op), times ops when profiling, and hands named intermediates to a dump hook. When
+// the device itself fails, the caller (Session) can move the whole context to the CPU
+// (fall_back_to_cpu) and re-run the step there; UNICORN_FAULT injects such failures.
 //
 // Errors are sticky: the first failing op records its Status, later ops are skipped, and the
 // model returns ctx.status() at the end of forward(). That keeps forward() one op per line.
@@ -9,12 +11,14 @@
 #include <array>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 
 #include "backend/backend.h"
 #include "core/status.h"
 #include "core/tensor.h"
+#include "exec/fault_injection.h"
 #include "ops/op_kind.h"
 
 namespace unicorn {
@@ -31,8 +35,21 @@ class ExecContext {
 
     // The backend that runs `op` with a weight of type `weight`.
     Backend& backend_for(OpKind op, DType weight);
-    Backend& primary() { return primary_; }
-    const Backend& primary() const { return primary_; }
+    Backend& primary() { return *primary_; }
+    const Backend& primary() const { return *primary_; }
+
+    // Marks the start of a forward pass (steps are what UNICORN_FAULT counts). Fails when
+    // UNICORN_FAULT holds something that is not a fault spec.
+    Status begin_step();
+    // Replaces the UNICORN_FAULT spec (tests); nullopt disarms.
+    void set_fault(std::optional<FaultSpec> f) { fault_ = std::move(f); }
+    // Whether `s`, the failure of a step, is the device's (so the step can be re-run on the
+    // CPU) rather than the request's: a device primary and a device or out-of-memory error.
+    bool can_fall_back(const Status& s) const;
+    // From now on every op runs on the CPU (logged, counted); the caller re-creates what lived
+    // in the device's memory (the KV cache) and re-runs the step. Clears the error.
+    void fall_back_to_cpu(const Status& cause);
+    int64_t device_fallbacks() const { return device_fallbacks_; }
 
     // An F32 activation [rows, cols] in the primary backend's memory. On failure the context
     // fails and a host tensor of the shape comes back, so the caller's flow continues.
@@ -91,9 +108,10 @@ class ExecContext {
     void run(OpKind op, DType weight, F&& fn) {
         if (failed()) return;
         Backend& b = backend_for(op, weight);
+        if (fault_ && inject_fault(b)) return;
         auto& st = stats_[static_cast<size_t>(op)];
         st.calls++;
-        if (&b != &primary_) st.fallbacks++;
+        if (&b != primary_) st.fallbacks++;
         if (!profiling_) {
             Status s = fn(b);
             if (!s.ok()) fail(std::move(s));
@@ -107,9 +125,14 @@ class ExecContext {
 
   private:
     void notify_linear_observer(const Tensor& weight, const Tensor& x);
+    bool inject_fault(Backend& b);  // true: this op fails (the context now holds the error)
 
-    Backend& primary_;
+    Backend* primary_;
     Backend& cpu_;
+    std::optional<FaultSpec> fault_;
+    Status fault_env_error_;  // UNICORN_FAULT that did not parse: begin_step reports it
+    int64_t step_ = 0, step_ops_ = 0;
+    int64_t device_fallbacks_ = 0;
     Status status_;
     bool profiling_ = false;
     double sync_s_ = 0;

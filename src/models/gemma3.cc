@@ -223,16 +223,16 @@ Status Gemma3::load(std::shared_ptr<ModelFiles> files) {
 Tensor Gemma3::layer(ExecContext& ctx, const Layer& w, int l, Tensor x /* [T, D] */,
                      const blocks::BatchPlan& plan) {
     const float eps = cfg_.rms_eps;
-    Tensor h = ops::rms_norm(ctx, x, w.input_norm, eps);                         // [T, D]
+    Tensor h = ops::rms_norm(ctx, x, w.input_norm, eps);  // [T, D]
     ctx.name_layer(l, "attn_norm", h);
-    Tensor a = blocks::self_attention(ctx, h, w.attn, w.attn_cfg, l, plan);      // [T, D]
+    Tensor a = blocks::self_attention(ctx, h, w.attn, w.attn_cfg, l, plan);  // [T, D]
     ctx.name_layer(l, "attn_proj", a);
-    x = ops::rms_norm_add(ctx, a, w.post_attn_norm, eps, x);                     // [T, D]
+    x = ops::rms_norm_add(ctx, a, w.post_attn_norm, eps, x);  // [T, D]
     ctx.name_layer(l, "sa_out", x);
     h = ops::rms_norm(ctx, x, w.pre_ffn_norm, eps);                              // [T, D]
     Tensor m = blocks::gated_mlp(ctx, h, w.mlp, blocks::Activation::kGeluTanh);  // [T, D]
     ctx.name_layer(l, "ffn_out", m);
-    x = ops::rms_norm_add(ctx, m, w.post_ffn_norm, eps, x);                      // [T, D]
+    x = ops::rms_norm_add(ctx, m, w.post_ffn_norm, eps, x);  // [T, D]
     ctx.name_layer(l, "out", x);
     return x;
 }

@@ -4,8 +4,6 @@
 
 #include <algorithm>
 
-#include "exec/graph_ops.h"
-
 namespace unicorn {
 namespace {
 
@@ -29,19 +27,60 @@ Result<Tensor> Session::prefill(std::span<const int32_t> tokens, bool all_logits
     if (kv_.length() + static_cast<int64_t>(tokens.size()) > kv_.max_positions())
         return invalid_argument(fmt::format("{} tokens do not fit: {} already in a context of {}",
                                             tokens.size(), kv_.length(), kv_.max_positions()));
+    // Logits come back in host memory whatever device computed them (the sampler reads them),
+    // a chunk at a time: after a fallback to the CPU the device's copies cannot be read.
     std::vector<Tensor> parts;
     const size_t chunk = static_cast<size_t>(std::max(1, opts_.chunk));
     for (size_t b = 0; b < tokens.size(); b += chunk) {
         const size_t e = std::min(tokens.size(), b + chunk);
-        SequenceChunk c{tokens.subspan(b, e - b), kv_.length(), &kv_, all_logits};
-        UNI_ASSIGN_OR_RETURN(Tensor logits, model_.forward(ctx_, std::span(&c, 1)));
-        if (all_logits || e == tokens.size()) parts.push_back(std::move(logits));
+        UNI_ASSIGN_OR_RETURN(Tensor logits, forward_chunk(tokens.subspan(b, e - b), all_logits));
+        if (all_logits || e == tokens.size()) {
+            UNI_ASSIGN_OR_RETURN(Tensor host, ctx_.to_host(logits));
+            parts.push_back(std::move(host));
+        }
     }
-    // Logits come back in host memory whatever device computed them (the sampler reads them).
-    if (parts.size() == 1) return ctx_.to_host(parts[0]);
-    Tensor out = ops::concat_rows(ctx_, parts);  // [n, vocab]
-    if (ctx_.failed()) return ctx_.status();
-    return ctx_.to_host(out);
+    if (parts.size() == 1) return parts[0];
+    int64_t rows = 0;
+    for (const Tensor& p : parts) rows += p.rows();
+    Tensor out = Tensor::empty(DType::kF32, Shape{rows, parts[0].cols()});  // [n, vocab]
+    int64_t r = 0;
+    for (const Tensor& p : parts)
+        for (int64_t i = 0; i < p.rows(); ++i, ++r)
+            std::copy_n(p.row<const float>(i), p.cols(), out.row<float>(r));
+    return out;
+}
+
+Result<Tensor> Session::forward_chunk(std::span<const int32_t> tokens, bool all_logits) {
+    history_.resize(static_cast<size_t>(kv_.length()));  // a caller may have truncated kv_
+    Result<Tensor> logits = forward_once(tokens, all_logits);
+    if (!logits.ok() && ctx_.can_fall_back(logits.status())) {
+        UNI_RETURN_IF_ERROR(rebuild_on_cpu(logits.status()));
+        logits = forward_once(tokens, all_logits);
+    }
+    if (logits.ok()) history_.insert(history_.end(), tokens.begin(), tokens.end());
+    return logits;
+}
+
+Result<Tensor> Session::forward_once(std::span<const int32_t> tokens, bool all_logits) {
+    UNI_RETURN_IF_ERROR(ctx_.begin_step());
+    SequenceChunk c{tokens, kv_.length(), &kv_, all_logits};
+    return model_.forward(ctx_, std::span(&c, 1));
+}
+
+Status Session::rebuild_on_cpu(const Status& cause) {
+    ctx_.fall_back_to_cpu(cause);
+    // The device's cache (and the failed step's partial rows in it) is abandoned: recompute
+    // the positions it held, in prefill chunks, on the CPU.
+    kv_ = KvCache(model_.kv_layout(), kv_.max_positions(), std::max(1, opts_.chunk), nullptr);
+    const std::vector<int32_t> held = std::move(history_);
+    history_.clear();
+    const size_t chunk = static_cast<size_t>(std::max(1, opts_.chunk));
+    for (size_t b = 0; b < held.size(); b += chunk) {
+        const auto part = std::span(held).subspan(b, std::min(chunk, held.size() - b));
+        if (Result<Tensor> r = forward_once(part, false); !r.ok()) return r.status();
+        history_.insert(history_.end(), part.begin(), part.end());
+    }
+    return ok_status();
 }
 
 Result<Tensor> Session::decode(int32_t token) { return prefill(std::span(&token, 1), false); }

@@ -1,4 +1,6 @@
 // A single-sequence generation session: chunked prefill, incremental decode, greedy decoding.
+// A step that fails on a device (ExecContext::can_fall_back) is re-run on the CPU after the KV
+// cache is recomputed there from the tokens it held: no token is lost or changed.
 #pragma once
 
 #include <memory>
@@ -34,10 +36,17 @@ class Session {
     KvCache& kv() { return kv_; }
 
   private:
+    // One forward pass over `tokens` (appended at the cache's end); a device failure moves
+    // the context to the CPU, rebuilds the cache there from history_ and re-runs the pass.
+    Result<Tensor> forward_chunk(std::span<const int32_t> tokens, bool all_logits);
+    Result<Tensor> forward_once(std::span<const int32_t> tokens, bool all_logits);
+    Status rebuild_on_cpu(const Status& cause);
+
     Model& model_;
     ExecContext& ctx_;
     SessionOptions opts_;
     KvCache kv_;
+    std::vector<int32_t> history_;  // the tokens whose K/V the cache holds (its first length())
 };
 
 // Index of the largest logit in a row (first one on ties, like torch.argmax).

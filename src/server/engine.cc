@@ -126,8 +126,9 @@ void Engine::keep(Active& a) {
 
 void Engine::loop() {
     std::vector<std::unique_ptr<Active>> active;
-    Backend* memory = ctx_.primary().is_device() ? &ctx_.primary() : nullptr;
     while (true) {
+        // New caches live where the engine runs: the device, or the CPU after a fallback.
+        Backend* memory = ctx_.primary().is_device() ? &ctx_.primary() : nullptr;
         {
             std::unique_lock<std::mutex> lock(mu_);
             cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !active.empty(); });
@@ -177,11 +178,19 @@ void Engine::step(std::vector<std::unique_ptr<Active>>& active) {
         samples.push_back(n == left);
         budget -= static_cast<int32_t>(n);
     }
+    std::vector<int32_t> held;  // each running sequence's cached positions before the pass
+    for (auto& a : active) held.push_back(a->kv->length());
     const auto t0 = std::chrono::steady_clock::now();
-    Result<Tensor> logits = model_.forward(ctx_, batch);
+    Status begun = ctx_.begin_step();
+    Result<Tensor> logits = begun.ok() ? model_.forward(ctx_, batch) : Result<Tensor>(begun);
     if (logits.ok()) logits = ctx_.to_host(*logits);
     metrics_.add_device_seconds(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (!logits.ok() && ctx_.can_fall_back(logits.status())) {
+        Status rebuilt = rebuild_on_cpu(active, held, logits.status());
+        if (rebuilt.ok()) return step(active);  // once: the CPU cannot fall back further
+        logits = rebuilt;
+    }
     if (!logits.ok() || ctx_.failed()) {
         const std::string why =
             logits.ok() ? ctx_.status().to_string() : logits.status().to_string();
@@ -208,6 +217,28 @@ void Engine::step(std::vector<std::unique_ptr<Active>>& active) {
     std::erase_if(active, [&](const std::unique_ptr<Active>& a) {
         return std::find(done.begin(), done.end(), a.get()) != done.end();
     });
+}
+
+Status Engine::rebuild_on_cpu(std::vector<std::unique_ptr<Active>>& active,
+                              const std::vector<int32_t>& held, const Status& cause) {
+    ctx_.fall_back_to_cpu(cause);
+    metrics_.count_device_fallback();
+    kept_.clear();  // device memory: gone with the device
+    const int32_t max_chunk = std::max(1, opt_.batch_tokens);
+    const size_t chunk = static_cast<size_t>(std::max(1, std::min(opt_.prefill_chunk, max_chunk)));
+    for (size_t i = 0; i < active.size(); ++i) {
+        Active& a = *active[i];
+        a.kv = std::make_unique<KvCache>(model_.kv_layout(), opt_.context, max_chunk, nullptr);
+        const auto tokens = std::span(a.history).first(static_cast<size_t>(held[i]));
+        for (size_t b = 0; b < tokens.size(); b += chunk) {
+            UNI_RETURN_IF_ERROR(ctx_.begin_step());
+            SequenceChunk c{tokens.subspan(b, std::min(chunk, tokens.size() - b)), a.kv->length(),
+                            a.kv.get(), false};
+            if (Result<Tensor> r = model_.forward(ctx_, std::span(&c, 1)); !r.ok())
+                return r.status();
+        }
+    }
+    return ok_status();
 }
 
 TokenLogprobs Engine::logprob_entry(Active& a, int32_t tok, const float* logits, int64_t n) const {

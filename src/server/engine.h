@@ -135,8 +135,13 @@ class Engine {
                                        size_t* reused);
     // Keeps a finished sequence's cache for reuse.
     void keep(Active& a);
-    // One forward pass over every active sequence; finished ones are removed.
+    // One forward pass over every active sequence; finished ones are removed. A device
+    // failure moves the engine to the CPU (rebuild_on_cpu) and re-runs the pass there.
     void step(std::vector<std::unique_ptr<Active>>& active);
+    // After the device failed a step: every running sequence's KV cache recomputed on the CPU
+    // from the first held[i] tokens of its history (what its cache held before the step).
+    Status rebuild_on_cpu(std::vector<std::unique_ptr<Active>>& active,
+                          const std::vector<int32_t>& held, const Status& cause);
     // After a token was sampled for `a` from `logits` [n]: emits it, or finishes the sequence
     // (true).
     bool on_token(Active& a, int32_t tok, const float* logits, int64_t n);

@@ -32,6 +32,11 @@ void Metrics::count_failure() {
     failures_++;
 }
 
+void Metrics::count_device_fallback() {
+    std::lock_guard<std::mutex> lock(mu_);
+    device_fallbacks_++;
+}
+
 void Metrics::observe_ttft(double s) {
     std::lock_guard<std::mutex> lock(mu_);
     ttft_.observe(s);
@@ -84,6 +89,9 @@ std::string Metrics::render() const {
             "Prompt tokens whose KV came from an earlier request's kept cache.", cached_tokens_);
     counter("unicorn_completion_tokens_total", "Tokens generated.", completion_tokens_);
     counter("unicorn_generation_failures_total", "Generations that ended in an error.", failures_);
+    counter("unicorn_device_fallbacks_total",
+            "Device failures after which the engine re-ran the step and continued on the CPU.",
+            device_fallbacks_);
     counter("unicorn_device_seconds_total", "Seconds the engine spent in forward passes.",
             device_seconds_);
     gauge("unicorn_queue_depth", "Requests waiting for the engine.", queue_depth_);

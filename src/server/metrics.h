@@ -19,6 +19,7 @@ class Metrics {
     void count_tokens(int64_t prompt, int64_t completion);
     void count_cached_tokens(int64_t n);  // prompt tokens served from a kept KV cache
     void count_failure();
+    void count_device_fallback();  // the device failed; the engine moved to the CPU
     void observe_ttft(double seconds);
     void observe_inter_token(double seconds);
     void set_queue_depth(int64_t n);
@@ -41,6 +42,7 @@ class Metrics {
     mutable std::mutex mu_;
     std::map<std::pair<std::string, int>, int64_t> requests_;
     int64_t prompt_tokens_ = 0, completion_tokens_ = 0, failures_ = 0, cached_tokens_ = 0;
+    int64_t device_fallbacks_ = 0;
     int64_t queue_depth_ = 0, running_ = 0;
     double device_seconds_ = 0;
     Histogram ttft_, itl_;

@@ -308,8 +308,8 @@ TEST_P(LlamaCppActivationRoundingTest, MatchesLlamaCppQuantizedActivations) {
                 xq[i] = double{d} * q;
             }
             if (has_min)
-                min_fix[b / 32] = double{f16(amax / 127.0f * static_cast<float>(qsum))} -
-                                  double{d} * qsum;
+                min_fix[b / 32] =
+                    double{f16(amax / 127.0f * static_cast<float>(qsum))} - double{d} * qsum;
         }
         for (int64_t o = 0; o < n; ++o) {
             const float* wd = w.deq.data() + o * k;
@@ -336,8 +336,7 @@ const DType kIntegerPathTypes[] = {DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DTy
 
 INSTANTIATE_TEST_SUITE_P(IntegerPaths, LlamaCppActivationRoundingTest,
                          ::testing::Combine(::testing::ValuesIn(kIntegerPathTypes),
-                                            ::testing::Values(IsaLevel::kAvx2,
-                                                              IsaLevel::kAvx512)),
+                                            ::testing::Values(IsaLevel::kAvx2, IsaLevel::kAvx512)),
                          [](const ::testing::TestParamInfo<Param>& info) {
                              return std::string(dtype_name(std::get<0>(info.param))) + "_" +
                                     isa_name(std::get<1>(info.param));

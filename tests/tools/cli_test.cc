@@ -49,8 +49,8 @@ TEST(Cli, LogitsDumpPrintsEachNamedIntermediateOfOneRow) {
     ASSERT_EQ(r2.code, 0) << r2.out;
     for (const char* name : {"layer.0.attn_norm", "layer.0.q", "layer.0.k", "layer.0.v",
                              "layer.0.attn", "layer.0.sa_out", "layer.0.ffn_out", "layer.1.out"})
-        EXPECT_NE(r0.out.find(std::string("dump ") + name + " "), std::string::npos)
-            << name << "\n" << r0.out;
+        EXPECT_NE(r0.out.find(std::string("dump ") + name + " "), std::string::npos) << name << "\n"
+                                                                                     << r0.out;
     const std::regex line(R"(dump layer\.1\.out +\[(\d+)\] .* sum=(\S+))");
     std::smatch m0, m2;
     ASSERT_TRUE(std::regex_search(r0.out, m0, line)) << r0.out;
@@ -186,6 +186,41 @@ TEST(CliRun, GreedyRunIsReproducibleAndSeededRunsRepeat) {
     CliRun s1 = run(args + " --temp 0.9 --seed 11"), s2 = run(args + " --temp 0.9 --seed 11");
     ASSERT_EQ(s1.code, 0) << s1.out;
     EXPECT_EQ(s1.out, s2.out);
+}
+
+// Sets an environment variable for the child processes of one scope.
+struct ScopedEnv {
+    std::string name;
+    ScopedEnv(std::string n, const std::string& value) : name(std::move(n)) {
+        setenv(name.c_str(), value.c_str(), 1);
+    }
+    ~ScopedEnv() { unsetenv(name.c_str()); }
+};
+
+TEST(CliRun, ADeviceFailureMidGenerationContinuesOnTheCpuWithTheSameText) {
+    const std::string m = real_model("smollm2-135m-instruct-Q4_1.gguf");
+    if (!std::filesystem::exists(m)) GTEST_SKIP() << m << " not fetched (run scripts/fetch-models)";
+    if (run("devices").out.find("vulkan:0") == std::string::npos)
+        GTEST_SKIP() << "no Vulkan device";
+    // The CPU's exact path (float activations) computes what the fp32 shaders compute, so the
+    // text cannot depend on where each step ran; the fault hits the 4th step (a decode step).
+    ScopedEnv isa("UNICORN_ISA", "scalar");
+    const std::string args = "run -m " + m + " -p 'The capital of France is' -n 8 -t 2 --temp 0";
+    CliRun cpu = testing::run_cli(args + " --device cpu --no-stats", false);
+    ASSERT_EQ(cpu.code, 0) << cpu.out;
+    ScopedEnv fault("UNICORN_FAULT", "vulkan:4");
+    CliRun vk = testing::run_cli(args + " --device vulkan --no-stats", false);
+    ASSERT_EQ(vk.code, 0) << vk.out;
+    EXPECT_EQ(vk.out, cpu.out);
+    CliRun logged = run(args + " --device vulkan --no-stats");
+    EXPECT_NE(logged.out.find("injected fault at step 4"), std::string::npos) << logged.out;
+    EXPECT_NE(logged.out.find("re-running the step on the CPU"), std::string::npos) << logged.out;
+}
+
+TEST(CliRun, AMalformedFaultSpecIsOneClearError) {
+    ScopedEnv fault("UNICORN_FAULT", "vulkan");
+    expect_clean_error(run("logits -m " + data("models/llama_smol") + " --tokens 1,2"),
+                       "UNICORN_FAULT: fault spec 'vulkan': expected DEVICE:STEP");
 }
 
 }  // namespace

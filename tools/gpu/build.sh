@@ -3,7 +3,7 @@
 # benchmark binaries for sm_90 — and packs them into .gpu-carry/pack.tar.xz (ignored by git;
 # pass .gpu-carry to the device tool's `carry`) with the shared libraries the GPU machine's
 # image lacks, llama.cpp's llama-quantize (to make Q4_K_M models there) and its CUDA
-# llama-bench when bench/peer has built them (build-llama-cpp, build-llama-cpp --cuda), and the
+# and Vulkan llama-bench when bench/peer has built them (build-llama-cpp, --cuda, --vulkan), and the
 # header of the Gemma 3 270M GGUF (check.sh makes a random-weight copy from it: the real file is
 # too large to carry).
 set -euo pipefail
@@ -25,6 +25,7 @@ cp "$BUILD/tools/unicorn/unicorn" "$BUILD/tests/unicorn_backend_tests" \
 PEER=${UNICORN_CACHE:-$HOME/.cache/unicorn}/peer
 [ -x "$PEER/bin/llama-quantize" ] && cp "$PEER/bin/llama-quantize" $C/bin/
 [ -x "$PEER/bin-cuda/llama-bench" ] && cp "$PEER/bin-cuda/llama-bench" $C/bin/
+[ -x "$PEER/bin-vulkan/llama-bench" ] && cp "$PEER/bin-vulkan/llama-bench" $C/bin/llama-bench-vulkan
 strip $C/bin/*
 # The host sampling profiler (check.sh PROFILE=1); symbolize against $BUILD's unstripped binaries.
 gcc -O2 -shared -fPIC -o $C/lib/libsprof.so tools/gpu/sampling_profiler.c

@@ -10,6 +10,8 @@
 #
 # Environment: SKIP_MODEL_BENCH=1 (tests and kernel benchmarks only), SKIP_TESTS=1 (model
 # benchmarks only), MODELS="g270 e2b e4b" (which model benchmarks), REPS (default 3),
+# DEVICES="cuda vulkan" (which backends: Vulkan runs its op and model tests on the GPU through
+# NVIDIA's Vulkan driver and benchmarks against llama.cpp's Vulkan build, llama-bench-vulkan),
 # PROFILE=1 (after each pair, a decode-only run under the host sampling profiler —
 # tools/gpu/sampling_profiler.c; report with tools/gpu/sprof_report.py on the build machine — and
 # under nsys when the machine has it).
@@ -32,6 +34,35 @@ export UNICORN_TEST_DATA=$PWD/tests/data
 SHAPES=${SHAPES:-/tmp/shapes}
 REPS=${REPS:-3}
 MODELS=${MODELS:-g270 e2b e4b}
+DEVICES=${DEVICES:-cuda}
+has_device() { case " $DEVICES " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# NVIDIA's Vulkan driver lives in libGLX_nvidia.so.0; container images often ship the library but
+# not the loader's manifest (icd.d/nvidia_icd.json). Point the loader at it when that is so.
+setup_vulkan() {
+  for d in /usr/share/vulkan/icd.d /etc/vulkan/icd.d; do
+    ls $d/nvidia_icd*.json >/dev/null 2>&1 && { echo "Vulkan ICD: $(ls $d/nvidia_icd*.json)"; return 0; }
+  done
+  local lib
+  lib=$(ldconfig -p 2>/dev/null | awk '/libGLX_nvidia.so.0/ {print $NF; exit}')
+  [ -n "$lib" ] || lib=$(find / -name 'libGLX_nvidia.so.0' 2>/dev/null | head -n 1)
+  [ -n "$lib" ] || { echo "Vulkan: no libGLX_nvidia.so.0 here (NVIDIA's Vulkan driver is absent)"; return 1; }
+  printf '{"file_format_version":"1.0.0","ICD":{"library_path":"%s","api_version":"1.3.0"}}\n' "$lib" \
+    > /tmp/nvidia_icd.json
+  export VK_ICD_FILENAMES=/tmp/nvidia_icd.json VK_DRIVER_FILES=/tmp/nvidia_icd.json
+  echo "Vulkan ICD: wrote /tmp/nvidia_icd.json for $lib"
+}
+
+vulkan_bench_pair() {  # name gguf: unicorn --device vulkan and llama.cpp's Vulkan build
+  local name=$1 gguf=$2
+  echo "== $name: unicorn bench --device vulkan"
+  "$B/unicorn" bench -m "$gguf" --device vulkan -p 512 -n 128 -r "$REPS" 2>&1 | tee "$OUT/vk-bench-$name-unicorn.md"
+  if [ -x "$B/llama-bench-vulkan" ]; then
+    echo "== $name: llama-bench (Vulkan, -ngl 99)"
+    "$B/llama-bench-vulkan" -m "$gguf" -ngl 99 -p 512 -n 128 -r "$REPS" -o md 2>&1 |
+      grep -v '^ggml_vulkan: [0-9] = ' | tee "$OUT/vk-bench-$name-llama.md"
+  fi
+}
 
 bench_pair() {  # name gguf: unicorn (cuda) and llama.cpp (CUDA, all layers on the GPU)
   local name=$1 gguf=$2
@@ -66,11 +97,30 @@ bench_pair() {  # name gguf: unicorn (cuda) and llama.cpp (CUDA, all layers on t
   fi
 }
 
+bench_devices() {
+  if has_device cuda; then bench_pair "$@"; fi
+  if has_device vulkan && [ "$VK_OK" = 1 ]; then vulkan_bench_pair "$@"; fi
+}
+
 {
   echo "== nvidia-smi"; nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
   echo "== unicorn devices"; "$B/unicorn" devices
   echo "== profilers here: $(for t in nsys ncu perf gdb; do command -v $t >/dev/null && echo -n "$t "; done)"
-  if [ "${SKIP_TESTS:-0}" != 1 ]; then
+  VK_OK=0
+  if has_device vulkan && setup_vulkan; then
+    VK_OK=1
+    echo "== unicorn devices (Vulkan loader set up)"; "$B/unicorn" devices
+    if [ "${SKIP_TESTS:-0}" != 1 ]; then
+      echo "== Vulkan op tests"
+      "$B/unicorn_backend_tests" --gtest_filter='Vulkan*' --gtest_brief=1
+      echo "== Vulkan model tests (transformers goldens and greedy vs the CPU)"
+      "$B/unicorn_models_tests" --gtest_filter='*Vulkan*' --gtest_brief=1 \
+        --gtest_output="xml:$OUT/vulkan_models.xml"
+      echo "== same, shared-memory reductions instead of subgroup operations"
+      UNICORN_VULKAN_SUBGROUPS=0 "$B/unicorn_models_tests" --gtest_filter='*Vulkan*' --gtest_brief=1
+    fi
+  fi
+  if has_device cuda && [ "${SKIP_TESTS:-0}" != 1 ]; then
     echo "== CUDA kernel tests"
     "$B/unicorn_backend_tests" --gtest_filter='Cuda*' --gtest_brief=1
     echo "== CUDA model tests (transformers goldens on the GPU)"
@@ -87,7 +137,7 @@ bench_pair() {  # name gguf: unicorn (cuda) and llama.cpp (CUDA, all layers on t
       G270=$SHAPES/gemma3-270m-random.gguf
       [ -f "$G270" ] || "$B/make_random_like" -o "$G270" $C/gemma3-270m.header
     fi
-    case " $MODELS " in *" g270 "*) [ -f "$G270" ] && bench_pair gemma3-270m-q4km "$G270" ;; esac
+    case " $MODELS " in *" g270 "*) [ -f "$G270" ] && bench_devices gemma3-270m-q4km "$G270" ;; esac
     for v in E2B E4B; do
       lc=$(echo $v | tr A-Z a-z)
       case " $MODELS " in *" $lc "*) ;; *) continue ;; esac
@@ -101,7 +151,7 @@ bench_pair() {  # name gguf: unicorn (cuda) and llama.cpp (CUDA, all layers on t
           > "$OUT/quantize-$lc.log" 2>&1
         rm -f "$SHAPES/$lc-bf16.gguf"
       }
-      bench_pair "gemma3n-$lc-shape-q4km" "$SHAPES/$lc-q4km.gguf"
+      bench_devices "gemma3n-$lc-shape-q4km" "$SHAPES/$lc-q4km.gguf"
     done
   fi
 } 2>&1 | tee "$OUT/check.log"
