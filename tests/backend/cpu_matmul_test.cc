@@ -331,6 +331,25 @@ TEST_P(LlamaCppActivationRoundingTest, MatchesLlamaCppQuantizedActivations) {
     }
 }
 
+// Batching is exact only if an output does not depend on which other tokens share the call: a
+// row computed alone (decode), as a register block's remainder, or inside a block must come out
+// bit-identical. (The float weight types' kernels sum a lone pair in another order, so they are
+// held to MatchesReferenceOverShapes' bound instead.)
+TEST_P(LlamaCppActivationRoundingTest, EachTokensOutputIsIndependentOfTheBatch) {
+    const int64_t n = 37, k = 1024, t_rows = 9;
+    const Weights w = make_weights(rng_, type_, n, k);
+    Tensor x = make_x(rng_, t_rows, k, 0, false);
+    Tensor all = Tensor::empty(DType::kF32, Shape{t_rows, n});
+    cpu::matmul(pool_, x, w.t, all);
+    for (int64_t t = 0; t < t_rows; ++t) {
+        Tensor one = Tensor::empty(DType::kF32, Shape{1, n});
+        cpu::matmul(pool_, x.slice_rows(t, t + 1), w.t, one);
+        for (int64_t o = 0; o < n; ++o)
+            ASSERT_EQ(one.row<float>(0)[o], all.row<float>(t)[o])
+                << dtype_name(type_) << " token " << t << " row " << o;
+    }
+}
+
 const DType kIntegerPathTypes[] = {DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1,
                                    DType::kQ8_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K};
 

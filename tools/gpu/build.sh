@@ -25,6 +25,7 @@ cp "$BUILD/tools/unicorn/unicorn" "$BUILD/tests/unicorn_backend_tests" \
 PEER=${UNICORN_CACHE:-$HOME/.cache/unicorn}/peer
 [ -x "$PEER/bin/llama-quantize" ] && cp "$PEER/bin/llama-quantize" $C/bin/
 [ -x "$PEER/bin-cuda/llama-bench" ] && cp "$PEER/bin-cuda/llama-bench" $C/bin/
+[ -x "$PEER/bin-cuda/llama-server" ] && cp "$PEER/bin-cuda/llama-server" $C/bin/
 [ -x "$PEER/bin-vulkan/llama-bench" ] && cp "$PEER/bin-vulkan/llama-bench" $C/bin/llama-bench-vulkan
 strip $C/bin/*
 # The host sampling profiler (check.sh PROFILE=1); symbolize against $BUILD's unstripped binaries.

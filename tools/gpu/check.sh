@@ -10,8 +10,11 @@
 #
 # Environment: SKIP_MODEL_BENCH=1 (tests and kernel benchmarks only), SKIP_TESTS=1 (model
 # benchmarks only), MODELS="g270 e2b e4b" (which model benchmarks), REPS (default 3),
+# SERVE=1 (the server throughput table: bench/serve-throughput at 1, 4, 16 and 64 streams on the
+# E2B-shape Q4_K_M, unicorn serve --device cuda and llama.cpp's CUDA llama-server side by side),
 # DEVICES="cuda vulkan" (which backends: Vulkan runs its op and model tests on the GPU through
-# NVIDIA's Vulkan driver and benchmarks against llama.cpp's Vulkan build, llama-bench-vulkan),
+# NVIDIA's Vulkan driver and benchmarks against llama.cpp's Vulkan build, llama-bench-vulkan,
+# when it was carried), BENCH_DEVICES (which of them the model benchmarks run on; DEVICES),
 # PROFILE=1 (after each pair, a decode-only run under the host sampling profiler —
 # tools/gpu/sampling_profiler.c; report with tools/gpu/sprof_report.py on the build machine — and
 # under nsys when the machine has it).
@@ -35,7 +38,9 @@ SHAPES=${SHAPES:-/tmp/shapes}
 REPS=${REPS:-3}
 MODELS=${MODELS:-g270 e2b e4b}
 DEVICES=${DEVICES:-cuda}
+BENCH_DEVICES=${BENCH_DEVICES:-$DEVICES}
 has_device() { case " $DEVICES " in *" $1 "*) return 0 ;; esac; return 1; }
+benches_on() { case " $BENCH_DEVICES " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # NVIDIA's Vulkan driver lives in libGLX_nvidia.so.0; container images often ship the library but
 # not the loader's manifest (icd.d/nvidia_icd.json). Point the loader at it when that is so.
@@ -98,8 +103,8 @@ bench_pair() {  # name gguf: unicorn (cuda) and llama.cpp (CUDA, all layers on t
 }
 
 bench_devices() {
-  if has_device cuda; then bench_pair "$@"; fi
-  if has_device vulkan && [ "$VK_OK" = 1 ]; then vulkan_bench_pair "$@"; fi
+  if benches_on cuda; then bench_pair "$@"; fi
+  if benches_on vulkan && [ "$VK_OK" = 1 ]; then vulkan_bench_pair "$@"; fi
 }
 
 {
@@ -114,7 +119,7 @@ bench_devices() {
       echo "== Vulkan op tests"
       "$B/unicorn_backend_tests" --gtest_filter='Vulkan*' --gtest_brief=1
       echo "== Vulkan model tests (transformers goldens and greedy vs the CPU)"
-      "$B/unicorn_models_tests" --gtest_filter='*Vulkan*' --gtest_brief=1 \
+      "$B/unicorn_models_tests" --gtest_filter='*Vulkan*:*DeviceFallback*vulkan*' --gtest_brief=1 \
         --gtest_output="xml:$OUT/vulkan_models.xml"
       echo "== same, shared-memory reductions instead of subgroup operations"
       UNICORN_VULKAN_SUBGROUPS=0 "$B/unicorn_models_tests" --gtest_filter='*Vulkan*' --gtest_brief=1
@@ -124,7 +129,7 @@ bench_devices() {
     echo "== CUDA kernel tests"
     "$B/unicorn_backend_tests" --gtest_filter='Cuda*' --gtest_brief=1
     echo "== CUDA model tests (transformers goldens on the GPU)"
-    "$B/unicorn_models_tests" --gtest_filter='*CudaModel*' --gtest_brief=1 \
+    "$B/unicorn_models_tests" --gtest_filter='*CudaModel*:*DeviceFallback*cuda*' --gtest_brief=1 \
       --gtest_output="xml:$OUT/cuda_models.xml"
     echo "== matvec bandwidth"
     "$B/unicorn_cuda_matvec_bench"
@@ -153,5 +158,15 @@ bench_devices() {
       }
       bench_devices "gemma3n-$lc-shape-q4km" "$SHAPES/$lc-q4km.gguf"
     done
+  fi
+  if [ "${SERVE:-0}" = 1 ] && [ -f "$SHAPES/e2b-q4km.gguf" ]; then
+    ST=(python3 bench/serve-throughput -m "$SHAPES/e2b-q4km.gguf" --device cuda --parallel 64
+        --streams "${STREAMS:-1,4,16,64}" -n 64 --seconds "${SERVE_SECONDS:-15}" -t 8)
+    echo "== server throughput, E2B shape Q4_K_M: unicorn serve --device cuda"
+    "${ST[@]}" --unicorn "$B/unicorn" 2>&1 | tee "$OUT/serve-e2b-unicorn.md"
+    if [ -x "$B/llama-server" ]; then
+      echo "== server throughput, E2B shape Q4_K_M: llama-server -ngl 99 (CUDA)"
+      "${ST[@]}" --llama-server "$B/llama-server" 2>&1 | tee "$OUT/serve-e2b-llama.md"
+    fi
   fi
 } 2>&1 | tee "$OUT/check.log"

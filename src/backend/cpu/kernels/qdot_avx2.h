@@ -111,10 +111,8 @@ inline void quantize_k_row(const float* x, uint8_t* dst, int64_t k) {
     for (int64_t sb = 0; sb < k / 256; ++sb) {
         const float* xs = x + sb * 256;
         const float amax = abs_max(xs, 256);
-        // 1/(127/amax), not amax/127: llama.cpp's Q8_K stores 1/iscale, and the two differ in
-        // the last bit for some amax.
+        d[sb] = amax / 127.0f;
         const __m256 id = inv_scale(amax);
-        d[sb] = amax > 0.0f ? 1.0f / (127.0f / amax) : 0.0f;
         for (int c = 0; c < 8; ++c) {
             int lo, hi;
             quantize32(xs + 32 * c, id, qs + sb * 256 + 32 * c, &lo, &hi);

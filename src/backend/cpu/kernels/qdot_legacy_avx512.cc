@@ -188,9 +188,11 @@ void tile(const TileArgs& a) {
         QDOT_UNROLL for (int r = 0; r < R; ++r) wr[r] = a.w + (r0 + r) * a.w_stride;
         const uint8_t* xr[Tt];
         QDOT_UNROLL for (int t = 0; t < Tt; ++t) xr[t] = a.act + (t0 + t) * a.act_stride;
-        // A lone (row, token) pair alternates two accumulators over block pairs: one FMA
-        // chain would be latency-bound.
-        constexpr int U = R * Tt == 1 ? 2 : 1;
+        // One accumulator per (row, token) whatever the block shape, so an output's sum is
+        // formed in the same order alone (decode, a remainder) and inside a register block:
+        // the server's batching is exact only so. Alternating two accumulators for a lone
+        // pair (against the FMA latency) measured no faster on the development machine.
+        constexpr int U = 1;
         __m512 accs[U][R][Tt];
         QDOT_UNROLL for (int u = 0; u < U; ++u) {
             QDOT_UNROLL for (int r = 0; r < R; ++r) {
