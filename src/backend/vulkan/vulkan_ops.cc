@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <string_view>
 #include <vector>
 
 #include "backend/vulkan/vulkan_backend.h"
@@ -15,9 +17,21 @@ namespace {
 uint32_t u32(size_t v) { return static_cast<uint32_t>(v); }
 uint32_t floats(size_t bytes) { return static_cast<uint32_t>(bytes / sizeof(float)); }
 uint32_t groups(int64_t n, uint32_t per) { return static_cast<uint32_t>((n + per - 1) / per); }
-constexpr uint32_t kMaxGroupsY = 65535;
-constexpr int64_t kLinearRows =
-    4;  // linear.comp's ROWS  // the minimum maxComputeWorkGroupCount[1]
+constexpr uint32_t kMaxGroupsY = 65535;  // the minimum maxComputeWorkGroupCount[1]
+constexpr int64_t kLinearRows = 8;       // linear.comp's ROWS
+// matmul_tiled.comp's BM × BN tile, and the token count from which it replaces linear.comp:
+// below it a token tile is mostly padding and linear.comp's 4-token loop wastes little.
+constexpr uint32_t kTiledRows = 64, kTiledTokens = 32;
+constexpr int64_t kTiledMinTokens = 8;
+
+// UNICORN_VULKAN_TILED=0 keeps every matrix product on linear.comp (A/B of the prefill path).
+bool tiled_enabled() {
+    static const bool on = [] {
+        const char* v = std::getenv("UNICORN_VULKAN_TILED");
+        return v == nullptr || std::string_view(v) != "0";
+    }();
+    return on;
+}
 
 // eltwise.comp's OP values.
 enum : uint32_t { kGeluTanhMul, kSiluMul, kAdd, kSoftcap, kMul, kScale };
@@ -51,6 +65,18 @@ Status VulkanBackend::linear(const Tensor& x, const Tensor& w, const Tensor& y) 
              u32(x.rows()),
              floats(ly.offset) + u32(r0),
              floats(y.row_stride())};
+        // Prefill: a 2-D grid of row × token tiles (4096 row tiles for a 262144-word
+        // vocabulary head, far below the 65535 limit; anything larger falls through to
+        // linear.comp).
+        const uint32_t row_tiles = groups(n, kTiledRows),
+                       tok_tiles = groups(x.rows(), kTiledTokens);
+        if (x.rows() >= kTiledMinTokens && row_tiles <= kMaxGroupsY && tok_tiles <= kMaxGroupsY &&
+            tiled_enabled()) {
+            UNI_RETURN_IF_ERROR(cmd_->dispatch("matmul_tiled", type_code(w.dtype()),
+                                               {lw.buffer, lx.buffer, ly.buffer}, pc, row_tiles,
+                                               tok_tiles));
+            continue;
+        }
         // kLinearRows output rows per workgroup; workgroups beyond the x limit wrap into y
         // (vocabulary heads).
         const int64_t wgs = (n + kLinearRows - 1) / kLinearRows;

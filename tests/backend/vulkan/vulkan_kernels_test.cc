@@ -1,6 +1,7 @@
 // Every Vulkan op against the scalar reference (ops/ref) on random data: weights quantized by
 // the reference quantizer, odd shapes (rows not a multiple of the workgroup, K of one and
-// several blocks, 1…5 tokens: more than one pass of the 4-token loop), strided operands whose
+// several blocks, 1…5 tokens: more than one pass of linear.comp's 4-token loop; 8…70 tokens:
+// matmul_tiled.comp with partial row and token tiles), strided operands whose
 // row gaps hold NaN (a shader reading past a row's end fails) and outputs poisoned with NaN
 // (an unwritten element fails; written gaps fail too). Shapes are small: lavapipe runs the
 // shaders on the CPU. Skips, saying why, without a Vulkan device.
@@ -31,10 +32,15 @@ TEST_F(VulkanKernelTest, LinearMatchesReferenceForEveryType) {
              {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1,
               DType::kQ5_0, DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
             ASSERT_TRUE(vk_->supports(OpKind::kLinear, type));
-            const int64_t block = dtype_block_size(type) > 1 ? dtype_block_size(type) : 32;
-            for (int64_t n : {1, 7, 37}) {
-                for (int64_t k : {block, 3 * block}) {
-                    for (int64_t t : {1, 5}) {
+            const bool quantized = dtype_block_size(type) > 1;
+            const int64_t block = quantized ? dtype_block_size(type) : 32;
+            // Float K past a whole chunk: the tiled shader's K tail.
+            const int64_t k3 = quantized ? 5 * block : 45;
+            for (int64_t n : {1, 7, 37, 65, 130}) {
+                for (int64_t k : {block, 3 * block, k3}) {
+                    for (int64_t t : {1, 5, 8, 33, 70}) {
+                        // The tiled shader has no subgroup variant: once is enough.
+                        if (!subgroups && t >= 8) continue;
                         const std::vector<float> wf = random(static_cast<size_t>(n * k));
                         const size_t row_bytes = dtype_row_bytes(type, k);
                         std::vector<uint8_t> q(static_cast<size_t>(n) * row_bytes);
@@ -62,17 +68,19 @@ TEST_F(VulkanKernelTest, LinearMatchesReferenceForEveryType) {
 }
 
 // F32 weights with K below a block (Gemma 3n's AltUp coefficients), and more output rows than
-// one grid dimension holds (a vocabulary head: the shader's 2-D row index).
+// one grid dimension holds (a vocabulary head: the shader's 2-D row index), for both shaders.
 TEST_F(VulkanKernelTest, LinearSmallKAndManyRows) {
     for (auto [n, k] : {std::pair<int64_t, int64_t>{9, 1}, {16, 3}, {5, 17}, {70001, 4}}) {
         const std::vector<float>& w = keep(random(static_cast<size_t>(n * k)));
         const Tensor wt = Tensor::view(DType::kF32, Shape{n, k}, const_cast<float*>(w.data()));
-        const Mat x = mat(2, k);
-        Mat want(2, n);
-        ops::ref::linear(x.tensor(), wt, want.tensor());
-        const Tensor y = dev_poisoned(2, n, 0);
-        ASSERT_TRUE(vk_->linear(dev(x), wt, y).ok());
-        EXPECT_LE(max_rel_err(fetch(y), want), 1e-6) << n << "x" << k;
+        for (int64_t t : {2, 9}) {
+            const Mat x = mat(t, k);
+            Mat want(t, n);
+            ops::ref::linear(x.tensor(), wt, want.tensor());
+            const Tensor y = dev_poisoned(t, n, 0);
+            ASSERT_TRUE(vk_->linear(dev(x), wt, y).ok());
+            EXPECT_LE(max_rel_err(fetch(y), want), 1e-6) << n << "x" << k << " t=" << t;
+        }
     }
 }
 
