@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/plugin_backend.h"
 #include "core/cpu_features.h"
 #ifdef UNICORN_HAVE_CUDA
 #include "backend/cuda/cuda_backend.h"
@@ -68,6 +69,7 @@ std::vector<DeviceInfo> list_devices() {
     out.push_back({"vulkan", "", false,
                    "this build has no Vulkan backend (Vulkan headers or glslc were not found)"});
 #endif
+    for (DeviceInfo& d : plugin_devices()) out.push_back(std::move(d));
     return out;
 }
 
@@ -107,8 +109,14 @@ Result<std::unique_ptr<Backend>> create_backend(const std::string& device, Threa
         return unsupported("--device " + device + ": this build has no Vulkan backend");
 #endif
     }
+    if (device.rfind("plugin:", 0) == 0) {
+        auto b = create_plugin_backend(device.substr(7), pool.size());
+        if (!b.ok()) return b.status().with_context("--device " + device);
+        return b;
+    }
     return invalid_argument(fmt::format(
-        "unknown device '{}' (available: cpu, cuda[:N], vulkan[:N] where built)", device));
+        "unknown device '{}' (available: cpu, cuda[:N], vulkan[:N] where built, plugin:NAME)",
+        device));
 }
 
 }  // namespace unicorn

@@ -22,7 +22,8 @@ std::vector<DeviceInfo> list_devices();
 
 // "cpu", "cuda" / "cuda:N" (CUDA builds), "vulkan" / "vulkan:N" (Vulkan builds), or "auto" (the CPU
 // for now: the CUDA path is not yet faster end to end — see docs/perf.md). Unknown names are an
-// error.
+// error. "plugin:NAME" loads a backend plugin found through UNICORN_BACKEND_PATH
+// (backend/plugin_backend.h).
 Result<std::unique_ptr<Backend>> create_backend(const std::string& device, ThreadPool& pool);
 
 }  // namespace unicorn

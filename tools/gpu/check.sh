@@ -8,7 +8,8 @@
 # Logs and tables go to $OUT (or ./gpu-out). Binaries come from tools/gpu/build.sh (built on
 # the development machine: the GPU machine has no Debian packages such as fmt or GoogleTest).
 #
-# Environment: SKIP_MODEL_BENCH=1 (tests and kernel benchmarks only), SKIP_TESTS=1 (model
+# Environment: SKIP_KERNEL_BENCH=1 (no matvec/GEMM benchmarks),
+# SKIP_MODEL_BENCH=1 (tests and kernel benchmarks only), SKIP_TESTS=1 (model
 # benchmarks only), MODELS="g270 e2b e4b" (which model benchmarks), REPS (default 3),
 # SERVE=1 (the server throughput table: bench/serve-throughput at 1, 4, 16 and 64 streams on the
 # E2B-shape Q4_K_M, unicorn serve --device cuda and llama.cpp's CUDA llama-server side by side),
@@ -42,20 +43,26 @@ BENCH_DEVICES=${BENCH_DEVICES:-$DEVICES}
 has_device() { case " $DEVICES " in *" $1 "*) return 0 ;; esac; return 1; }
 benches_on() { case " $BENCH_DEVICES " in *" $1 "*) return 0 ;; esac; return 1; }
 
-# NVIDIA's Vulkan driver lives in libGLX_nvidia.so.0; container images often ship the library but
-# not the loader's manifest (icd.d/nvidia_icd.json). Point the loader at it when that is so.
+# NVIDIA's Vulkan driver: the installed manifest (icd.d/nvidia_icd.json) names libGLX_nvidia.so.0,
+# whose vkCreateInstance fails in a headless container ("Could not get 'vkCreateInstance' via
+# 'vk_icdGetInstanceProcAddr'"; the H200 machine has no /dev/nvidia-modeset). libEGL_nvidia.so.0
+# exports the same ICD entry points and works there, so point the loader at it when needed.
+vulkan_ok() { "$B/unicorn" devices 2>/dev/null | grep -q '^vulkan:0'; }
 setup_vulkan() {
-  for d in /usr/share/vulkan/icd.d /etc/vulkan/icd.d; do
-    ls $d/nvidia_icd*.json >/dev/null 2>&1 && { echo "Vulkan ICD: $(ls $d/nvidia_icd*.json)"; return 0; }
-  done
+  if vulkan_ok; then echo "Vulkan: the installed driver manifest works"; return 0; fi
   local lib
-  lib=$(ldconfig -p 2>/dev/null | awk '/libGLX_nvidia.so.0/ {print $NF; exit}')
-  [ -n "$lib" ] || lib=$(find / -name 'libGLX_nvidia.so.0' 2>/dev/null | head -n 1)
-  [ -n "$lib" ] || { echo "Vulkan: no libGLX_nvidia.so.0 here (NVIDIA's Vulkan driver is absent)"; return 1; }
-  printf '{"file_format_version":"1.0.0","ICD":{"library_path":"%s","api_version":"1.3.0"}}\n' "$lib" \
-    > /tmp/nvidia_icd.json
-  export VK_ICD_FILENAMES=/tmp/nvidia_icd.json VK_DRIVER_FILES=/tmp/nvidia_icd.json
-  echo "Vulkan ICD: wrote /tmp/nvidia_icd.json for $lib"
+  for lib in libEGL_nvidia.so.0 libGLX_nvidia.so.0; do
+    ldconfig -p 2>/dev/null | grep -q "$lib" || continue
+    printf '{"file_format_version":"1.0.1","ICD":{"library_path":"%s","api_version":"1.3.0"}}\n' \
+      "$lib" > /tmp/unicorn_nvidia_icd.json
+    export VK_ICD_FILENAMES=/tmp/unicorn_nvidia_icd.json VK_DRIVER_FILES=/tmp/unicorn_nvidia_icd.json
+    if vulkan_ok; then echo "Vulkan: using $lib as the driver (/tmp/unicorn_nvidia_icd.json)"; return 0; fi
+  done
+  unset VK_ICD_FILENAMES VK_DRIVER_FILES
+  echo "Vulkan: no working driver; NVIDIA libraries here:"
+  ldconfig -p 2>/dev/null | grep -i nvidia | awk '{print "  " $1}' | sort -u | head -n 40
+  VK_LOADER_DEBUG=error "$B/unicorn" devices 2>&1 | grep -i error | head -n 5
+  return 1
 }
 
 vulkan_bench_pair() {  # name gguf: unicorn --device vulkan and llama.cpp's Vulkan build
@@ -131,9 +138,11 @@ bench_devices() {
     echo "== CUDA model tests (transformers goldens on the GPU)"
     "$B/unicorn_models_tests" --gtest_filter='*CudaModel*:*DeviceFallback*cuda*' --gtest_brief=1 \
       --gtest_output="xml:$OUT/cuda_models.xml"
-    echo "== matvec bandwidth"
-    "$B/unicorn_cuda_matvec_bench"
-    [ -x "$B/unicorn_cuda_gemm_bench" ] && { echo "== GEMM (prefill)"; "$B/unicorn_cuda_gemm_bench"; }
+    if [ "${SKIP_KERNEL_BENCH:-0}" != 1 ]; then
+      echo "== matvec bandwidth"
+      "$B/unicorn_cuda_matvec_bench"
+      [ -x "$B/unicorn_cuda_gemm_bench" ] && { echo "== GEMM (prefill)"; "$B/unicorn_cuda_gemm_bench"; }
+    fi
   fi
   if [ "${SKIP_MODEL_BENCH:-0}" != 1 ]; then
     mkdir -p "$SHAPES"
