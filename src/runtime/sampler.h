@@ -68,6 +68,7 @@ class Sampler {
     SamplingParams p_;
     std::mt19937_64 rng_;
     std::vector<Candidate> cand_;
+    std::vector<float> penalized_;  // the logits after the repetition penalty
 };
 
 }  // namespace unicorn

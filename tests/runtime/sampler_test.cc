@@ -58,6 +58,41 @@ TEST(Sampler, TopKKeepsTheKLargest) {
     EXPECT_EQ(d[1] + d[2] + d[3] + d[4] + d[6], 0.0);
 }
 
+// A vocabulary the size of Gemma's, logits on a coarse grid (many ties) and a repetition
+// penalty: top-k (a bounded selection, not a sort) keeps exactly the k best by (penalized logit,
+// then lowest id), and greedy takes the first of them.
+TEST(Sampler, TopKAndGreedyOnALargeVocabularyWithTiesAndPenalty) {
+    const int64_t n = 262144;
+    std::vector<float> l(static_cast<size_t>(n));
+    uint32_t x = 12345;
+    for (float& v : l) {
+        x = x * 1664525u + 1013904223u;
+        v = static_cast<float>(static_cast<int>(x >> 24) % 64) / 8.0f;  // 64 levels: ties
+    }
+    const std::vector<int32_t> history = {7, 99, 7, 2000, 123456};
+    SamplingParams p = plain(0.7f);
+    p.top_k = 40;
+    p.repeat_penalty = 1.3f;
+    std::vector<float> pen = l;
+    for (int32_t id : {7, 99, 2000, 123456})
+        pen[id] = pen[id] > 0 ? pen[id] / p.repeat_penalty : pen[id] * p.repeat_penalty;
+    std::vector<int32_t> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int32_t a, int32_t b) { return pen[a] > pen[b]; });
+    Sampler s(p);
+    const std::vector<double> d = s.distribution(l.data(), n, history);
+    double z = 0;
+    for (int i = 0; i < 40; ++i) z += std::exp((pen[order[i]] - pen[order[0]]) / 0.7);
+    for (int i = 0; i < 40; ++i)
+        EXPECT_NEAR(d[order[i]], std::exp((pen[order[i]] - pen[order[0]]) / 0.7) / z, 1e-12) << i;
+    EXPECT_NEAR(std::accumulate(d.begin(), d.end(), 0.0), 1.0, 1e-9);
+    SamplingParams g = p;
+    g.temperature = 0;
+    Sampler greedy(g);
+    EXPECT_EQ(greedy.sample(l.data(), n, history), order[0]);
+}
+
 TEST(Sampler, TopPKeepsTheSmallestPrefixReachingP) {
     auto full = softmax(kLogits);
     std::vector<int> order(8);
