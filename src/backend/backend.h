@@ -40,6 +40,9 @@ class Backend {
     virtual Result<Tensor> to_host(const Tensor& t) { return t; }
     // Named event counts for tests and `bench` (the CUDA backend: how its steps ran).
     virtual std::vector<std::pair<std::string, int64_t>> counters() const { return {}; }
+    // Device memory in use, bytes (`run --stats`, the server's /metrics); 0 for backends that
+    // compute in host memory.
+    virtual int64_t device_memory_bytes() const { return 0; }
 
     virtual Status embedding(const Tensor& table, std::span<const int32_t> ids,
                              const ops::EmbeddingParams& p, const Tensor& out) = 0;

@@ -1,5 +1,6 @@
 #include "runtime/generator.h"
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -32,6 +33,7 @@ Result<GenerationStats> generate(Session& session, const GenerateRequest& req) {
         }
         history.push_back(tok);
         st.generated_tokens++;
+        st.token_times_s.push_back(seconds(t0, Clock::now()));
         if (req.on_token && !req.on_token(tok)) break;
         if (i + 1 == req.max_tokens) break;
         if (session.length() >= session.context()) break;  // context full: stop, no error
@@ -40,6 +42,15 @@ Result<GenerationStats> generate(Session& session, const GenerateRequest& req) {
         st.decode_s += seconds(d0, Clock::now());
     }
     return st;
+}
+
+double quantile(std::vector<double> values, double q) {
+    if (values.empty()) return 0;
+    std::sort(values.begin(), values.end());
+    const double at = std::clamp(q, 0.0, 1.0) * static_cast<double>(values.size() - 1);
+    const auto lo = static_cast<size_t>(at);
+    const size_t hi = std::min(lo + 1, values.size() - 1);
+    return values[lo] + (values[hi] - values[lo]) * (at - static_cast<double>(lo));
 }
 
 }  // namespace unicorn

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <span>
+#include <vector>
 
 #include "runtime/sampler.h"
 #include "runtime/session.h"
@@ -18,6 +19,9 @@ struct GenerationStats {
     double prefill_s = 0;  // prompt forward passes
     double decode_s = 0;   // every forward pass after the prompt
     bool stopped_by_eog = false;
+    // Seconds from the request's start to each generated token's sampling; the gaps between
+    // consecutive entries are the inter-token latencies.
+    std::vector<double> token_times_s;
     double prefill_tok_s() const {
         return prefill_s > 0 ? static_cast<double>(prompt_tokens) / prefill_s : 0;
     }
@@ -38,5 +42,8 @@ struct GenerateRequest {
 };
 
 Result<GenerationStats> generate(Session& session, const GenerateRequest& req);
+
+// The q-quantile (0..1, linear interpolation) of values; 0 for none.
+double quantile(std::vector<double> values, double q);
 
 }  // namespace unicorn

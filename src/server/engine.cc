@@ -179,6 +179,7 @@ void Engine::step(std::vector<std::unique_ptr<Active>>& active) {
         budget -= static_cast<int32_t>(n);
     }
     std::vector<int32_t> held;  // each running sequence's cached positions before the pass
+    held.reserve(active.size());
     for (auto& a : active) held.push_back(a->kv->length());
     const auto t0 = std::chrono::steady_clock::now();
     Status begun = ctx_.begin_step();
@@ -186,6 +187,8 @@ void Engine::step(std::vector<std::unique_ptr<Active>>& active) {
     if (logits.ok()) logits = ctx_.to_host(*logits);
     metrics_.add_device_seconds(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (ctx_.primary().is_device())
+        metrics_.set_device_memory(ctx_.primary().name(), ctx_.primary().device_memory_bytes());
     if (!logits.ok() && ctx_.can_fall_back(logits.status())) {
         Status rebuilt = rebuild_on_cpu(active, held, logits.status());
         if (rebuilt.ok()) return step(active);  // once: the CPU cannot fall back further

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/process_memory.h"
+
 namespace unicorn::server {
 
 void Metrics::Histogram::observe(double v) {
@@ -30,6 +32,12 @@ void Metrics::count_cached_tokens(int64_t n) {
 void Metrics::count_failure() {
     std::lock_guard<std::mutex> lock(mu_);
     failures_++;
+}
+
+void Metrics::set_device_memory(const std::string& device, int64_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    memory_device_ = device;
+    device_memory_bytes_ = bytes;
 }
 
 void Metrics::count_device_fallback() {
@@ -94,6 +102,14 @@ std::string Metrics::render() const {
             device_fallbacks_);
     counter("unicorn_device_seconds_total", "Seconds the engine spent in forward passes.",
             device_seconds_);
+    out +=
+        "# HELP unicorn_memory_bytes Memory in use by device: the process's resident host memory, "
+        "and what the engine's GPU holds.\n"
+        "# TYPE unicorn_memory_bytes gauge\n";
+    out += fmt::format("unicorn_memory_bytes{{device=\"host\"}} {}\n", resident_bytes());
+    if (!memory_device_.empty())
+        out += fmt::format("unicorn_memory_bytes{{device=\"{}\"}} {}\n", memory_device_,
+                           device_memory_bytes_);
     gauge("unicorn_queue_depth", "Requests waiting for the engine.", queue_depth_);
     gauge("unicorn_requests_running", "Requests the engine is generating for.", running_);
     histogram("unicorn_time_to_first_token_seconds", "Arrival to first generated token.", ttft_);

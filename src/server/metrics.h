@@ -25,6 +25,9 @@ class Metrics {
     void set_queue_depth(int64_t n);
     void set_running(int64_t n);
     void add_device_seconds(double s);
+    // Memory the engine's device holds (Backend::device_memory_bytes), set after each step;
+    // the host's resident memory is read when the metrics are rendered.
+    void set_device_memory(const std::string& device, int64_t bytes);
     // The exposition text (unicorn_* metric names).
     std::string render() const;
 
@@ -45,6 +48,8 @@ class Metrics {
     int64_t device_fallbacks_ = 0;
     int64_t queue_depth_ = 0, running_ = 0;
     double device_seconds_ = 0;
+    std::string memory_device_;
+    int64_t device_memory_bytes_ = 0;
     Histogram ttft_, itl_;
 };
 

@@ -90,6 +90,9 @@ TEST_F(EngineFallbackTest, RunningRequestsFinishOnTheCpuWithTheSameText) {
         EXPECT_EQ(got[i].text, want[i].text) << i;
     }
     EXPECT_NE(faulted.render().find("unicorn_device_fallbacks_total 1"), std::string::npos);
+    // The device's memory, recorded while it ran (the step before the fault).
+    EXPECT_NE(faulted.render().find("unicorn_memory_bytes{device=\"vulkan:0\"} "),
+              std::string::npos);
     EXPECT_NE(on_cpu.render().find("unicorn_device_fallbacks_total 0"), std::string::npos);
 }
 

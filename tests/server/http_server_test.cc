@@ -66,6 +66,11 @@ TEST_F(HttpServerTest, HealthModelsAndMetrics) {
               std::string::npos);
     EXPECT_NE(met->body.find("endpoint=\"/v1/chat/completions\",status=\"200\""),
               std::string::npos);
+    // Host memory: the 270M model alone is 241 MiB.
+    const std::string host = "unicorn_memory_bytes{device=\"host\"} ";
+    const size_t at = met->body.find(host);
+    ASSERT_NE(at, std::string::npos) << met->body;
+    EXPECT_GT(std::stoll(met->body.substr(at + host.size())), 100ll << 20);
 }
 
 TEST_F(HttpServerTest, ChatCompletionHasTheOpenAiShape) {

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 
 #include "core/cache_dir.h"
@@ -212,9 +213,48 @@ TEST(CliRun, ADeviceFailureMidGenerationContinuesOnTheCpuWithTheSameText) {
     CliRun vk = testing::run_cli(args + " --device vulkan --no-stats", false);
     ASSERT_EQ(vk.code, 0) << vk.out;
     EXPECT_EQ(vk.out, cpu.out);
+    ScopedEnv log("UNICORN_LOG", "info");  // ctest runs the tests with UNICORN_LOG=error
     CliRun logged = run(args + " --device vulkan --no-stats");
     EXPECT_NE(logged.out.find("injected fault at step 4"), std::string::npos) << logged.out;
     EXPECT_NE(logged.out.find("re-running the step on the CPU"), std::string::npos) << logged.out;
+}
+
+TEST(CliRun, StatsReportLatencyPercentilesAndMemoryPerDevice) {
+    const std::string m = real_model("smollm2-135m-instruct-Q4_1.gguf");
+    if (!std::filesystem::exists(m)) GTEST_SKIP() << m << " not fetched (run scripts/fetch-models)";
+    const std::string args = "run -m " + m + " -p 'The capital of France is' -n 8 -t 2 --temp 0";
+    CliRun text = run(args + " --stats");
+    ASSERT_EQ(text.code, 0) << text.out;
+    for (const char* line : {"first token", "inter-token     p50", "host peak RSS"})
+        EXPECT_NE(text.out.find(line), std::string::npos) << line << "\n" << text.out;
+    const auto json_of = [](const std::string& out) {
+        const size_t at = out.rfind("\n{");
+        return nlohmann::json::parse(at == std::string::npos ? out : out.substr(at + 1), nullptr,
+                                     false);
+    };
+    CliRun js = run(args + " --stats --json");
+    ASSERT_EQ(js.code, 0) << js.out;
+    const nlohmann::json j = json_of(js.out);
+    ASSERT_TRUE(j.is_object()) << js.out;
+    EXPECT_EQ(j["generated_tokens"], 8);
+    EXPECT_GT(j["time_to_first_token_ms"].get<double>(), 0);
+    const auto& itl = j["inter_token_ms"];
+    EXPECT_EQ(itl["count"], 7);
+    EXPECT_GT(itl["p50"].get<double>(), 0);
+    EXPECT_LE(itl["p50"].get<double>(), itl["p90"].get<double>());
+    EXPECT_LE(itl["p90"].get<double>(), itl["p99"].get<double>());
+    EXPECT_LE(itl["p99"].get<double>(), itl["max"].get<double>());
+    EXPECT_GT(j["memory"]["host_peak_rss_bytes"].get<int64_t>(), 50 << 20);  // the model is 94 MiB
+    EXPECT_EQ(j["memory"]["device"], "cpu");
+    EXPECT_EQ(j["memory"]["device_bytes"], 0);
+    EXPECT_EQ(j["device_fallbacks"], 0);
+    if (run("devices").out.find("vulkan:0") == std::string::npos) return;
+    CliRun vk = run("run -m " + m + " -p 'Hi' -n 2 -t 2 --temp 0 --device vulkan --stats --json");
+    ASSERT_EQ(vk.code, 0) << vk.out;
+    const nlohmann::json v = json_of(vk.out);
+    ASSERT_TRUE(v.is_object()) << vk.out;
+    EXPECT_EQ(v["memory"]["device"], "vulkan:0");
+    EXPECT_GT(v["memory"]["device_bytes"].get<int64_t>(), 50 << 20) << "weights live there";
 }
 
 TEST(CliRun, AMalformedFaultSpecIsOneClearError) {

@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "model_flags.h"
 #include "profile_report.h"
+#include "run_stats.h"
 #include "runtime/generator.h"
 #include "sampling_flags.h"
 #include "text/detokenizer.h"
@@ -35,6 +36,7 @@ struct RunOptions {
     SamplingParams sampling;
     int64_t seed = -1;
     bool quiet_stats = false;
+    bool stats = false;    // the detailed block (run_stats.h) instead of the one line
     bool profile = false;  // time per op at exit
     bool json = false;     // the profile as JSON
 };
@@ -116,7 +118,9 @@ int run(RunOptions o) {
     std::fputc('\n', stdout);
     std::fflush(stdout);
     if (!st.ok()) return fail(st.status().to_string());
-    if (!o.quiet_stats) {
+    if (o.stats) {
+        print_run_stats(*st, *(*e)->ctx, o.json);
+    } else if (!o.quiet_stats) {
         std::fprintf(stderr,
                      "unicorn: prompt %lld tokens, time to first token %.1f ms, prefill %.1f "
                      "tok/s, decode %.1f tok/s "
@@ -155,9 +159,12 @@ Runner add_run(CLI::App& app) {
     app.add_option("--device", o->device,
                    "Device: auto (the CPU for now), cpu, cuda[:N], vulkan[:N]");
     app.add_flag("--no-stats", o->quiet_stats, "Do not print the stats line");
+    app.add_flag("--stats", o->stats,
+                 "Instead of the stats line: time to first token, prefill/decode rates, "
+                 "inter-token latency percentiles and memory per device (--json: one object)");
     app.add_flag("--profile", o->profile,
                  "At exit, time per op (and waiting for the device) against wall time, on stderr");
-    app.add_flag("--json", o->json, "With --profile: the profile as one JSON object");
+    app.add_flag("--json", o->json, "With --profile or --stats: JSON instead of a table");
     add_sampling_flags(app, o->sampling, o->seed);
     return [o] { return run(*o); };
 }

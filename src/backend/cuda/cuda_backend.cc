@@ -184,6 +184,13 @@ std::vector<std::pair<std::string, int64_t>> CudaBackend::counters() const {
 
 std::string CudaBackend::name() const { return fmt::format("cuda:{}", device_); }
 
+int64_t CudaBackend::device_memory_bytes() const {
+    size_t free_b = 0, total_b = 0;
+    if (cudaSetDevice(device_) != cudaSuccess || cudaMemGetInfo(&free_b, &total_b) != cudaSuccess)
+        return 0;
+    return static_cast<int64_t>(total_b - free_b);
+}
+
 bool CudaBackend::supports(OpKind op, DType weight) const {
     switch (op) {
         case OpKind::kLinear:

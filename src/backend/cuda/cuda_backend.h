@@ -32,6 +32,8 @@ class CudaBackend final : public Backend {
     ~CudaBackend() override;
 
     std::string name() const override;
+    // Used memory of the whole device (cudaMemGetInfo: total - free, other processes included).
+    int64_t device_memory_bytes() const override;
     bool is_device() const override { return true; }
     bool supports(OpKind op, DType weight) const override;
 

@@ -21,6 +21,12 @@ void Memory::forget(const Buffer& b) {
     if (b.address == 0) return;
     std::lock_guard<std::mutex> lock(mu_);
     by_address_.erase(b.address);
+    if (b.device_local) device_bytes_ -= b.size;
+}
+
+size_t Memory::device_bytes() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return device_bytes_;
 }
 
 Result<std::shared_ptr<Buffer>> Memory::create(size_t bytes, Kind kind) {
@@ -65,6 +71,8 @@ Result<std::shared_ptr<Buffer>> Memory::create(size_t bytes, Kind kind) {
         UNI_RETURN_IF_ERROR(
             vk_status(vkMapMemory(d, b->mem, 0, VK_WHOLE_SIZE, 0, &b->mapped), "vkMapMemory"));
     std::lock_guard<std::mutex> lock(mu_);
+    b->device_local = kind == Kind::kDevice;
+    if (b->device_local) device_bytes_ += bytes;
     b->address = next_address_;
     // A gap after each range: an address one past a buffer's end still resolves to it.
     next_address_ += (bytes + 0xffffu + 0x10000u) & ~uintptr_t{0xffff};

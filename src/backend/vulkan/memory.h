@@ -28,6 +28,7 @@ struct Buffer {
     VkBuffer buffer = VK_NULL_HANDLE;
     VkDeviceMemory mem = VK_NULL_HANDLE;
     size_t size = 0;
+    bool device_local = false;  // counted in Memory::device_bytes()
     void* mapped = nullptr;
     uintptr_t address = 0;  // base of its range in the private address space
     ~Buffer();
@@ -56,6 +57,8 @@ class Memory : public std::enable_shared_from_this<Memory> {
     // next by a full barrier.
     Result<std::shared_ptr<void>> take(size_t bytes);
     Device& device() { return *dev_; }
+    // Bytes of live device-local buffers (weights, KV cache, activation pool).
+    size_t device_bytes() const;
 
   private:
     friend struct Buffer;
@@ -64,6 +67,7 @@ class Memory : public std::enable_shared_from_this<Memory> {
     mutable std::mutex mu_;
     std::map<uintptr_t, Buffer*> by_address_;  // base → live buffer
     uintptr_t next_address_ = uintptr_t{1} << 44;
+    size_t device_bytes_ = 0;
     std::unordered_map<size_t, std::set<std::shared_ptr<Buffer>>> free_;  // size class → free
 };
 

@@ -90,6 +90,10 @@ bool VulkanBackend::supports(OpKind op, DType weight) const {
     }
 }
 
+int64_t VulkanBackend::device_memory_bytes() const {
+    return static_cast<int64_t>(mem_->device_bytes());
+}
+
 std::vector<std::pair<std::string, int64_t>> VulkanBackend::counters() const {
     return {{"dispatches", cmd_->dispatches()},
             {"submits", cmd_->submits()},

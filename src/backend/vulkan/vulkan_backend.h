@@ -33,6 +33,7 @@ class VulkanBackend final : public Backend {
     ~VulkanBackend() override;
 
     std::string name() const override;
+    int64_t device_memory_bytes() const override;  // live device-local buffers
     bool is_device() const override { return true; }
     bool supports(OpKind op, DType weight) const override;
 
