@@ -31,15 +31,7 @@ class DeviceFallbackTest : public ::testing::TestWithParam<Param> {
     const std::string& device() const { return std::get<0>(GetParam()); }
     const std::string& fixture() const { return std::get<1>(GetParam()); }
     // Greedy tokens after the golden prompt, prefilled in chunks of 4 (several steps).
-    std::vector<int32_t> greedy(Runner& r, const Golden& g) {
-        Session s = r.session(/*chunk=*/4);
-        auto logits = s.prefill(g.prompt, false);
-        EXPECT_TRUE(logits.ok()) << logits.status().to_string();
-        if (!logits.ok()) return {};
-        auto next = s.greedy(*logits, static_cast<int>(g.greedy.size()));
-        EXPECT_TRUE(next.ok()) << next.status().to_string();
-        return next.ok() ? *next : std::vector<int32_t>{};
-    }
+    std::vector<int32_t> greedy(Runner& r, const Golden& g) { return r.greedy_after(g, 4); }
 };
 
 TEST_P(DeviceFallbackTest, AFaultInPrefillOrDecodeLosesAndChangesNoToken) {

@@ -69,6 +69,17 @@ struct Runner {
     Session session(int32_t chunk = 256, int32_t context = 64) {
         return Session(*model, *ctx, SessionOptions{context, chunk});
     }
+    // The golden prompt prefilled in chunks of `chunk`, then as many greedy tokens as the
+    // golden has; empty (with a test failure recorded) on an error.
+    std::vector<int32_t> greedy_after(const Golden& g, int32_t chunk = 256) {
+        Session s = session(chunk);
+        auto logits = s.prefill(g.prompt, false);
+        EXPECT_TRUE(logits.ok()) << logits.status().to_string();
+        if (!logits.ok()) return {};
+        auto next = s.greedy(*logits, static_cast<int>(g.greedy.size()));
+        EXPECT_TRUE(next.ok()) << next.status().to_string();
+        return next.ok() ? *next : std::vector<int32_t>{};
+    }
     // Teacher-forced logits of `tokens` in chunks of `chunk`.
     Tensor logits(const std::vector<int32_t>& tokens, int32_t chunk = 256) {
         Session s = session(chunk);

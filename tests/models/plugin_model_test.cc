@@ -45,15 +45,7 @@ class PluginModelTest : public ::testing::TestWithParam<Param> {
     const std::string& golden() const { return std::get<2>(GetParam()); }
     std::string device() const { return "plugin:" + plugin_path(variant()); }
 
-    std::vector<int32_t> greedy(Runner& r, const Golden& g) {
-        Session s = r.session(/*chunk=*/4);
-        auto logits = s.prefill(g.prompt, false);
-        EXPECT_TRUE(logits.ok()) << logits.status().to_string();
-        if (!logits.ok()) return {};
-        auto next = s.greedy(*logits, static_cast<int>(g.greedy.size()));
-        EXPECT_TRUE(next.ok()) << next.status().to_string();
-        return next.ok() ? *next : std::vector<int32_t>{};
-    }
+    std::vector<int32_t> greedy(Runner& r, const Golden& g) { return r.greedy_after(g, 4); }
 };
 
 TEST_P(PluginModelTest, LogitsEqualTheCpuBackendsBitForBit) {

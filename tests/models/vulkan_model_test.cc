@@ -42,18 +42,9 @@ TEST_P(VulkanModelTest, GreedyMatchesTheCpuAndChunkedPrefillMatchesOnePass) {
     Golden g = load_golden(GetParam());
     Runner gpu(fixture_dir(GetParam()), {}, "vulkan"), cpu(fixture_dir(GetParam()));
     ASSERT_TRUE(gpu.model && cpu.model);
-    auto greedy = [&](Runner& r) {
-        Session s = r.session();
-        auto logits = s.prefill(g.prompt, false);
-        EXPECT_TRUE(logits.ok()) << logits.status().to_string();
-        auto next = logits.ok() ? s.greedy(*logits, static_cast<int>(g.greedy.size()))
-                                : Result<std::vector<int32_t>>(logits.status());
-        EXPECT_TRUE(next.ok()) << next.status().to_string();
-        return next.ok() ? *next : std::vector<int32_t>{};
-    };
-    const std::vector<int32_t> on_gpu = greedy(gpu);
+    const std::vector<int32_t> on_gpu = gpu.greedy_after(g);
     EXPECT_EQ(on_gpu, g.greedy);
-    EXPECT_EQ(on_gpu, greedy(cpu));
+    EXPECT_EQ(on_gpu, cpu.greedy_after(g));
     // Chunks smaller and larger than the sliding windows equal one pass.
     Tensor full = gpu.logits(g.prompt);
     ASSERT_TRUE(full.defined());
