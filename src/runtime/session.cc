@@ -44,9 +44,10 @@ Result<Tensor> Session::prefill(std::span<const int32_t> tokens, bool all_logits
     for (const Tensor& p : parts) rows += p.rows();
     Tensor out = Tensor::empty(DType::kF32, Shape{rows, parts[0].cols()});  // [n, vocab]
     int64_t r = 0;
-    for (const Tensor& p : parts)
-        for (int64_t i = 0; i < p.rows(); ++i, ++r)
-            std::copy_n(p.row<const float>(i), p.cols(), out.row<float>(r));
+    for (const Tensor& p : parts) {
+        host_copy_rows(p, {}, out.slice_rows(r, r + p.rows()), {}, p.rows());
+        r += p.rows();
+    }
     return out;
 }
 
@@ -72,13 +73,16 @@ Status Session::rebuild_on_cpu(const Status& cause) {
     // The device's cache (and the failed step's partial rows in it) is abandoned: recompute
     // the positions it held, in prefill chunks, on the CPU.
     kv_ = KvCache(model_.kv_layout(), kv_.max_positions(), std::max(1, opts_.chunk), nullptr);
-    const std::vector<int32_t> held = std::move(history_);
-    history_.clear();
-    const size_t chunk = static_cast<size_t>(std::max(1, opts_.chunk));
-    for (size_t b = 0; b < held.size(); b += chunk) {
-        const auto part = std::span(held).subspan(b, std::min(chunk, held.size() - b));
-        if (Result<Tensor> r = forward_once(part, false); !r.ok()) return r.status();
-        history_.insert(history_.end(), part.begin(), part.end());
+    return refill_kv(model_, ctx_, kv_, history_, static_cast<size_t>(std::max(1, opts_.chunk)));
+}
+
+Status refill_kv(Model& model, ExecContext& ctx, KvCache& kv, std::span<const int32_t> tokens,
+                 size_t chunk) {
+    for (size_t b = 0; b < tokens.size(); b += chunk) {
+        UNI_RETURN_IF_ERROR(ctx.begin_step());
+        SequenceChunk c{tokens.subspan(b, std::min(chunk, tokens.size() - b)), kv.length(), &kv,
+                        false};
+        if (Result<Tensor> r = model.forward(ctx, std::span(&c, 1)); !r.ok()) return r.status();
     }
     return ok_status();
 }

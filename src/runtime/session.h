@@ -49,6 +49,11 @@ class Session {
     std::vector<int32_t> history_;  // the tokens whose K/V the cache holds (its first length())
 };
 
+// Feeds `tokens` into `kv` (appended at its end) in forward passes of at most `chunk` tokens,
+// logits discarded: how a KV cache lost with a failed device is recomputed on the CPU.
+Status refill_kv(Model& model, ExecContext& ctx, KvCache& kv, std::span<const int32_t> tokens,
+                 size_t chunk);
+
 // Index of the largest logit in a row (first one on ties, like torch.argmax).
 int32_t argmax_row(const Tensor& logits, int64_t row);
 

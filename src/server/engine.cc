@@ -5,6 +5,7 @@
 
 #include "runtime/kv_cache.h"
 #include "runtime/sampler.h"
+#include "runtime/session.h"
 #include "text/detokenizer.h"
 #include "text/stop_filter.h"
 
@@ -232,14 +233,8 @@ Status Engine::rebuild_on_cpu(std::vector<std::unique_ptr<Active>>& active,
     for (size_t i = 0; i < active.size(); ++i) {
         Active& a = *active[i];
         a.kv = std::make_unique<KvCache>(model_.kv_layout(), opt_.context, max_chunk, nullptr);
-        const auto tokens = std::span(a.history).first(static_cast<size_t>(held[i]));
-        for (size_t b = 0; b < tokens.size(); b += chunk) {
-            UNI_RETURN_IF_ERROR(ctx_.begin_step());
-            SequenceChunk c{tokens.subspan(b, std::min(chunk, tokens.size() - b)), a.kv->length(),
-                            a.kv.get(), false};
-            if (Result<Tensor> r = model_.forward(ctx_, std::span(&c, 1)); !r.ok())
-                return r.status();
-        }
+        UNI_RETURN_IF_ERROR(refill_kv(
+            model_, ctx_, *a.kv, std::span(a.history).first(static_cast<size_t>(held[i])), chunk));
     }
     return ok_status();
 }
